@@ -1,0 +1,30 @@
+// npm run bench: every figure the project tracks, as a table with its target or baseline.
+import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
+
+const { actions, emptyModuleMs } = await measureBundles();
+
+const rows = actions.map(({ action, bytes, coldStartMs }) => [
+  action,
+  bytes.toLocaleString('en-US'),
+  (bytes / OFFICIAL_BUNDLE_BYTES).toFixed(2),
+  bytes <= BUNDLE_BUDGET_BYTES ? 'yes' : 'NO',
+  coldStartMs.toFixed(0),
+]);
+const headers = ['action', 'bundle bytes', 'x official', `<= ${BUNDLE_BUDGET_BYTES.toLocaleString('en-US')}`, 'cold start ms (median of 7)'];
+const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]?.length ?? 0)));
+const line = (cells: string[]) =>
+  `| ${cells.map((text, column) => (column === 0 ? text.padEnd(widths[column] ?? 0) : text.padStart(widths[column] ?? 0))).join(' | ')} |`;
+
+console.log('Bundles: size and cold start (node start to the first AWS request), Node 24');
+console.log(line(headers));
+console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+for (const row of rows) console.log(line(row));
+console.log(
+  `baseline: aws-actions/amazon-ecs-deploy-task-definition v2.6.3 bundle ${OFFICIAL_BUNDLE_BYTES.toLocaleString('en-US')} bytes; ` +
+    `floor: node start to a first request from an empty module ${emptyModuleMs.toFixed(0)} ms`,
+);
+const over = actions.filter(({ bytes }) => bytes > BUNDLE_BUDGET_BYTES);
+if (over.length > 0) {
+  console.log(`over budget: ${over.map(({ action }) => action).join(', ')}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,147 @@
+// provision-platform: inputs and their validation.
+import { InputError, type InputProblem } from '../errors.ts';
+import {
+  arn,
+  boolean,
+  choice,
+  duration,
+  ecsName,
+  environmentName,
+  imageReference,
+  integer,
+  keyValue,
+  list,
+  optional,
+  readInputs,
+  required,
+  securityGroupId,
+  subnetId,
+  text,
+  withDefault,
+  workspacePath,
+} from '../inputs.ts';
+
+/** Fargate's valid memory (MiB) for each CPU size (units), from the ECS task-size table. */
+const fargateMemory: Record<number, (memory: number) => boolean> = {
+  256: (m) => [512, 1024, 2048].includes(m),
+  512: (m) => m >= 1024 && m <= 4096 && m % 1024 === 0,
+  1024: (m) => m >= 2048 && m <= 8192 && m % 1024 === 0,
+  2048: (m) => m >= 4096 && m <= 16384 && m % 1024 === 0,
+  4096: (m) => m >= 8192 && m <= 30720 && m % 1024 === 0,
+  8192: (m) => m >= 16384 && m <= 61440 && m % 4096 === 0,
+  16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
+};
+
+const logRetentionDays = [
+  '1',
+  '3',
+  '5',
+  '7',
+  '14',
+  '30',
+  '60',
+  '90',
+  '120',
+  '150',
+  '180',
+  '365',
+  '400',
+  '545',
+  '731',
+  '1096',
+  '1827',
+  '2192',
+  '2557',
+  '2922',
+  '3288',
+  '3653',
+] as const;
+
+export const provisionPlatformInputs = {
+  environment: required(environmentName()),
+  cluster: required(ecsName('cluster')),
+  'listener-arn': optional(arn('elasticloadbalancing', 'listener/app/', 'ALB listener')),
+  'certificate-arn': optional(arn('acm', 'certificate/', 'ACM certificate')),
+  'load-balancer-subnets': optional(list(subnetId())),
+  'load-balancer-security-groups': optional(list(securityGroupId())),
+  'host-pattern': required(
+    text({
+      maxLength: 253,
+      pattern: /^[a-z0-9*-]*(?:\{env\}[a-z0-9-]*)?(?:\.[a-z0-9-]+)+$/,
+      expected: 'a host name, with {env} standing for the environment, such as {env}.preview.example.com',
+    }),
+  ),
+  'path-pattern': optional(text({ maxLength: 128, pattern: /^\/[A-Za-z0-9_\-.$/~"'@:+*?&]*$/, expected: 'a path pattern starting with /, such as /api/*' })),
+  image: optional(imageReference()),
+  'task-definition': optional(workspacePath()),
+  'container-name': withDefault('app', ecsName('container')),
+  'container-port': withDefault('80', integer({ min: 1, max: 65535 })),
+  subnets: required(list(subnetId(), { maxItems: 16 })),
+  'security-groups': required(list(securityGroupId(), { maxItems: 5 })),
+  'assign-public-ip': withDefault('false', boolean()),
+  'health-check-path': withDefault('/', text({ maxLength: 1024, pattern: /^\/\S*$/, expected: 'a path starting with /' })),
+  'health-check-matcher': withDefault(
+    '200-399',
+    text({ pattern: /^\d{3}(?:-\d{3})?(?:,\d{3}(?:-\d{3})?)*$/, expected: 'HTTP codes such as 200, 200-399 or 200,302' }),
+  ),
+  'health-check-interval': withDefault('15s', duration({ min: 5, max: 300 })),
+  'health-check-grace-period': withDefault('60s', duration({ min: 0, max: 2147483647 })),
+  'deregistration-delay': withDefault('30s', duration({ min: 0, max: 3600 })),
+  'desired-count': withDefault('1', integer({ min: 0, max: 5000 })),
+  cpu: withDefault('256', integer({ min: 256, max: 16384 })),
+  memory: withDefault('512', integer({ min: 512, max: 122880 })),
+  'capacity-provider-strategy': withDefault(
+    'FARGATE',
+    list(text({ pattern: /^FARGATE(?:_SPOT)?(?::\d{1,4})?$/, expected: 'FARGATE or FARGATE_SPOT, each with an optional :weight' })),
+  ),
+  'environment-variables': optional(list(keyValue())),
+  secrets: optional(list(keyValue())),
+  'log-retention-days': withDefault('14', choice(logRetentionDays)),
+  'container-insights': withDefault('false', boolean()),
+  ttl: optional(duration({ min: 600, max: 90 * 86400 })),
+  'dry-run': withDefault('false', boolean()),
+};
+
+export function readProvisionPlatformConfig() {
+  const config = readInputs(provisionPlatformInputs);
+  const problems: InputProblem[] = [];
+  if (!config.image === !config.taskDefinition) {
+    problems.push({
+      input: 'image',
+      problem: 'give exactly one of image and task-definition.',
+      fix: 'set image to the image to run, or task-definition to a task-definition JSON file.',
+    });
+  }
+  if (!config.listenerArn) {
+    if (!config.certificateArn)
+      problems.push({
+        input: 'certificate-arn',
+        problem: 'is required when no listener-arn is given (a shared HTTPS load balancer is created).',
+        fix: 'give an ACM certificate ARN, or the listener-arn of an existing load balancer.',
+      });
+    if (!config.loadBalancerSubnets)
+      problems.push({
+        input: 'load-balancer-subnets',
+        problem: 'is required when no listener-arn is given.',
+        fix: 'list the public subnets for the shared load balancer, in at least two availability zones.',
+      });
+  }
+  if (!fargateMemory[config.cpu]?.(config.memory)) {
+    problems.push({
+      input: 'memory',
+      problem: `${config.memory} MiB is not a valid Fargate size for cpu ${config.cpu}.`,
+      fix: 'pick a cpu/memory pair from the Fargate task-size table, for example cpu 256 with memory 512, 1024 or 2048.',
+    });
+  }
+  for (const [name, reference] of config.secrets ?? []) {
+    if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(reference)) {
+      problems.push({
+        input: 'secrets',
+        problem: `${name} must be a Secrets Manager or SSM parameter ARN, not a value.`,
+        fix: 'write NAME=arn:aws:secretsmanager:... or NAME=arn:aws:ssm:...; secret values never go into inputs.',
+      });
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
+  return config;
+}

@@ -1,0 +1,18 @@
+// scale-schedule: inputs and their validation.
+import { boolean, choice, duration, ecsName, environmentPattern, integer, list, optional, readInputs, required, withDefault } from '../inputs.ts';
+
+export const scaleScheduleInputs = {
+  mode: required(choice(['sleep', 'wake'] as const)),
+  cluster: required(ecsName('cluster')),
+  environments: required(list(environmentPattern())),
+  exclude: optional(list(environmentPattern())),
+  'protected-environments': withDefault('prod,production,staging', list(environmentPattern())),
+  wait: withDefault('true', boolean()),
+  timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
+  'dry-run': withDefault('false', boolean()),
+  concurrency: withDefault('5', integer({ min: 1, max: 50 })),
+};
+
+export function readScaleScheduleConfig() {
+  return readInputs(scaleScheduleInputs);
+}

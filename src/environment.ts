@@ -1,0 +1,74 @@
+// The naming contract: what an environment's resources are called and how they are marked as ours.
+import { createHash } from 'node:crypto';
+
+export const TAG_ENVIRONMENT = 'ecs-deploy-actions:environment';
+export const TAG_MANAGED_BY = 'ecs-deploy-actions:managed-by';
+export const TAG_CREATED_BY_RUN = 'ecs-deploy-actions:created-by-run';
+export const MANAGED_BY = 'ecs-deploy-actions';
+
+export type Tags = Record<string, string>;
+
+/** The URL of the workflow run this process belongs to, when it runs on a runner. */
+export function runUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const { GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID } = env;
+  if (!GITHUB_REPOSITORY || !GITHUB_RUN_ID) return undefined;
+  return `${GITHUB_SERVER_URL || 'https://github.com'}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`;
+}
+
+/** The tags every resource created for an environment carries. */
+export function ownershipTags(environment: string, createdByRun = runUrl()): Tags {
+  const tags: Tags = { [TAG_ENVIRONMENT]: environment, [TAG_MANAGED_BY]: MANAGED_BY };
+  if (createdByRun) tags[TAG_CREATED_BY_RUN] = createdByRun;
+  return tags;
+}
+
+/** True only for resources we created for exactly this environment: pr-1 never owns pr-10's. */
+export function isOwnedBy(tags: Tags, environment: string): boolean {
+  return tags[TAG_MANAGED_BY] === MANAGED_BY && tags[TAG_ENVIRONMENT] === environment;
+}
+
+/** The environment a resource belongs to, when we created it. */
+export function ownerOf(tags: Tags): string | undefined {
+  return tags[TAG_MANAGED_BY] === MANAGED_BY ? tags[TAG_ENVIRONMENT] : undefined;
+}
+
+/** Shortens a name to `max` characters, keeping it unique with a stable hash of the whole. */
+export function fitName(name: string, max: number): string {
+  if (name.length <= max) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 7);
+  const head = name.slice(0, max - hash.length - 1).replace(/-+$/, '');
+  return `${head}-${hash}`;
+}
+
+export interface EnvironmentNames {
+  /** ECS service name, unique within the cluster. */
+  service: string;
+  /** Task-definition family; families are region-wide, so the cluster is part of it. */
+  family: string;
+  /** Target group names are region-wide and at most 32 characters. */
+  targetGroup: string;
+  logGroup: string;
+}
+
+export function environmentNames(cluster: string, environment: string): EnvironmentNames {
+  return {
+    service: environment,
+    family: fitName(`${cluster}-${environment}`, 255),
+    targetGroup: fitName(`${cluster}-${environment}`.replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+/, ''), 32),
+    logGroup: `/ecs/${cluster}/${environment}`,
+  };
+}
+
+/** Whether an environment name matches a glob such as pr-* (only * and ? are special). */
+export function matchesPattern(environment: string, pattern: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(environment);
+}
+
+/** Protected environments are refused by destructive actions unless explicitly allowed. */
+export function isProtected(environment: string, protectedPatterns: readonly string[]): boolean {
+  return protectedPatterns.some((pattern) => matchesPattern(environment, pattern));
+}

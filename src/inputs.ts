@@ -1,0 +1,320 @@
+// Typed, validated action inputs: every string an action reads is parsed here, once, up front.
+import { InputError, type InputProblem, inputError } from './errors.ts';
+import { rawInput, setSecret } from './runner.ts';
+
+export interface ParseContext {
+  input: string;
+  /** The region the action runs in (AWS_REGION), for checking ARNs. */
+  region: string | undefined;
+}
+
+/** Turns a non-empty raw value into a typed one, or throws an InputError naming the input. */
+export type Parser<T> = (raw: string, context: ParseContext) => T;
+
+export interface Input<T> {
+  required: boolean;
+  /** The default as a user would write it; it must equal the `default:` in action.yml. */
+  default: string | undefined;
+  parse: Parser<T>;
+}
+
+export function required<T>(parse: Parser<T>): Input<T> {
+  return { required: true, default: undefined, parse };
+}
+
+export function optional<T>(parse: Parser<T>): Input<T | undefined> {
+  return { required: false, default: undefined, parse };
+}
+
+export function withDefault<T>(defaultValue: string, parse: Parser<T>): Input<T> {
+  return { required: false, default: defaultValue, parse };
+}
+
+export type InputSpec = Record<string, Input<unknown>>;
+
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+/** The typed result of reading a spec: `dry-run` becomes `dryRun`. */
+export type InputValues<S extends InputSpec> = {
+  [K in keyof S & string as CamelCase<K>]: S[K] extends Input<infer T> ? T : never;
+};
+
+export function camelCase(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * Reads and validates every input of a spec. Reports all bad inputs together, so one failed run
+ * shows everything to fix.
+ */
+export function readInputs<S extends InputSpec>(
+  spec: S,
+  read: (name: string) => string = rawInput,
+  region: string | undefined = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION,
+): InputValues<S> {
+  const values: Record<string, unknown> = {};
+  const problems: InputProblem[] = [];
+  for (const [name, input] of Object.entries(spec)) {
+    const raw = read(name).trim() || input.default || '';
+    if (!raw) {
+      if (input.required) {
+        problems.push({ input: name, problem: 'is required but was not given.', fix: `add "${name}:" under "with:" in this step.` });
+      }
+      values[camelCase(name)] = undefined;
+      continue;
+    }
+    try {
+      values[camelCase(name)] = input.parse(raw, { input: name, region });
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
+  return values as InputValues<S>;
+}
+
+/** Shows a raw value in a message without flooding the log. */
+export function quote(raw: string): string {
+  const shown = raw.length > 60 ? `${raw.slice(0, 57)}...` : raw;
+  return JSON.stringify(shown);
+}
+
+// ---- parsers ----
+
+export interface TextOptions {
+  maxLength?: number;
+  pattern?: RegExp;
+  /** What a valid value looks like, for the message when the pattern does not match. */
+  expected?: string;
+}
+
+export function text(options: TextOptions = {}): Parser<string> {
+  return (raw, { input }) => {
+    if (options.maxLength !== undefined && raw.length > options.maxLength) {
+      throw inputError(input, `is ${raw.length} characters long; at most ${options.maxLength} are allowed.`, `shorten it to ${options.maxLength} characters.`);
+    }
+    if (options.pattern && !options.pattern.test(raw)) {
+      throw inputError(input, `${quote(raw)} is not valid.`, `use ${options.expected ?? `a value matching ${options.pattern}`}.`);
+    }
+    return raw;
+  };
+}
+
+/** true/false as YAML 1.2 spells them (the set the runner's own getBooleanInput accepts). */
+export function boolean(): Parser<boolean> {
+  return (raw, { input }) => {
+    if (['true', 'True', 'TRUE'].includes(raw)) return true;
+    if (['false', 'False', 'FALSE'].includes(raw)) return false;
+    throw inputError(input, `${quote(raw)} is not a boolean.`, 'use true or false.');
+  };
+}
+
+export function integer(options: { min: number; max: number }): Parser<number> {
+  return (raw, { input }) => {
+    if (!/^-?\d+$/.test(raw)) {
+      throw inputError(input, `${quote(raw)} is not a whole number.`, `use a whole number from ${options.min} to ${options.max}.`);
+    }
+    const value = Number(raw);
+    if (value < options.min || value > options.max) {
+      throw inputError(input, `${value} is out of range.`, `use a whole number from ${options.min} to ${options.max}.`);
+    }
+    return value;
+  };
+}
+
+export function choice<const T extends string>(allowed: readonly T[]): Parser<T> {
+  return (raw, { input }) => {
+    const found = allowed.find((value) => value.toLowerCase() === raw.toLowerCase());
+    if (found === undefined) {
+      throw inputError(input, `${quote(raw)} is not one of the accepted values.`, `use one of: ${allowed.join(', ')}.`);
+    }
+    return found;
+  };
+}
+
+const durationUnits: Record<string, number> = { h: 3600, m: 60, s: 1 };
+
+/** A duration such as 90s, 10m or 1h30m, in seconds. A bare number is refused: 600 could mean seconds or minutes. */
+export function duration(options: { min: number; max: number }): Parser<number> {
+  return (raw, { input }) => {
+    const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(raw);
+    const fix = `write it with a unit, for example 90s, 10m or 1h30m, between ${formatSeconds(options.min)} and ${formatSeconds(options.max)}.`;
+    if (!match || raw === '') throw inputError(input, `${quote(raw)} is not a duration.`, fix);
+    const seconds = ['h', 'm', 's'].reduce((total, unit, index) => total + Number(match[index + 1] ?? 0) * (durationUnits[unit] ?? 0), 0);
+    if (seconds < options.min || seconds > options.max) throw inputError(input, `${raw} is out of range.`, fix);
+    return seconds;
+  };
+}
+
+export function formatSeconds(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].join('');
+}
+
+/** A list written one item a line or comma-separated; blanks dropped, duplicates removed. */
+export function list<T>(item: Parser<T>, options: { maxItems?: number } = {}): Parser<T[]> {
+  return (raw, context) => {
+    const items = [
+      ...new Set(
+        raw
+          .split(/[\n,]/)
+          .map((part) => part.trim())
+          .filter((part) => part !== ''),
+      ),
+    ];
+    if (items.length === 0) throw inputError(context.input, 'is an empty list.', 'give at least one item, one a line or comma-separated.');
+    if (options.maxItems !== undefined && items.length > options.maxItems) {
+      throw inputError(
+        context.input,
+        `has ${items.length} items; at most ${options.maxItems} are allowed.`,
+        `split the work across steps of at most ${options.maxItems}.`,
+      );
+    }
+    return items.map((value) => item(value, context));
+  };
+}
+
+const arnPattern = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$/;
+
+export interface Arn {
+  partition: string;
+  service: string;
+  region: string;
+  account: string;
+  resource: string;
+}
+
+export function splitArn(raw: string): Arn | undefined {
+  const match = arnPattern.exec(raw);
+  if (!match) return undefined;
+  const [, partition = '', service = '', region = '', account = '', resource = ''] = match;
+  return { partition, service, region, account, resource };
+}
+
+/** An ARN of the given service and resource type, in the region the action runs in. */
+export function arn(service: string, resourcePrefix: string, what: string): Parser<string> {
+  return (raw, { input, region }) => {
+    const parsed = splitArn(raw);
+    const example = `arn:aws:${service}:${region ?? 'us-east-1'}:123456789012:${resourcePrefix}...`;
+    if (!parsed) throw inputError(input, `${quote(raw)} is not an ARN.`, `give the ${what} ARN, like ${example}.`);
+    if (parsed.service !== service || !parsed.resource.startsWith(resourcePrefix)) {
+      throw inputError(
+        input,
+        `${quote(raw)} is not a ${what} ARN (it names ${parsed.service}:${parsed.resource.split(/[/:]/)[0]}).`,
+        `give the ${what} ARN, like ${example}.`,
+      );
+    }
+    if (region && parsed.region && parsed.region !== region) {
+      throw inputError(
+        input,
+        `${quote(raw)} is in ${parsed.region}, but this step runs in ${region} (AWS_REGION).`,
+        `use a ${what} in ${region}, or set AWS_REGION to ${parsed.region}.`,
+      );
+    }
+    return raw;
+  };
+}
+
+/** A secret (a token): masked in the log the moment it is read. */
+export function secret(parse: Parser<string> = text()): Parser<string> {
+  return (raw, context) => {
+    setSecret(raw);
+    return parse(raw, context);
+  };
+}
+
+/** A path relative to the workspace; refuses absolute paths and .. so a step cannot read outside the checkout. */
+export function workspacePath(): Parser<string> {
+  return (raw, { input }) => {
+    if (raw.startsWith('/') || raw.split(/[\\/]/).includes('..')) {
+      throw inputError(input, `${quote(raw)} points outside the repository.`, 'give a path relative to the repository root, without "..".');
+    }
+    return raw;
+  };
+}
+
+// ---- names AWS accepts ----
+
+/** ECS cluster, service, task-definition family and container names: 1-255 letters, digits, - and _. */
+export function ecsName(what: string): Parser<string> {
+  return text({ maxLength: 255, pattern: /^[A-Za-z0-9_-]+$/, expected: `a ${what} name of letters, digits, hyphens and underscores` });
+}
+
+/** ECR repository names, as ECR validates them (lowercase, optional namespaces). */
+export function repositoryName(): Parser<string> {
+  return (raw, context) => {
+    if (raw.length < 2) throw inputError(context.input, `${quote(raw)} is too short.`, 'use an ECR repository name of 2 to 256 characters.');
+    return text({
+      maxLength: 256,
+      pattern: /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+      expected: 'an ECR repository name: lowercase letters, digits, and . _ - / between them (for example team/web)',
+    })(raw, context);
+  };
+}
+
+/**
+ * Environment names become DNS labels, resource names and tag values, so they follow the DNS
+ * label rules: lowercase letters, digits and hyphens, starting with a letter, at most 63.
+ */
+export function environmentName(): Parser<string> {
+  return text({
+    maxLength: 63,
+    pattern: /^[a-z](?:[a-z0-9-]*[a-z0-9])?$/,
+    expected: 'lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (for example pr-123 or staging)',
+  });
+}
+
+/** An environment name or a glob over them (pr-*), for selecting environments. */
+export function environmentPattern(): Parser<string> {
+  return text({
+    maxLength: 63,
+    pattern: /^[a-z*?](?:[a-z0-9*?-]*[a-z0-9*?])?$/,
+    expected: 'an environment name or a glob such as pr-* (lowercase letters, digits, hyphens, * and ?)',
+  });
+}
+
+/** NAME=value pairs (environment variables, build args, labels). */
+export function keyValue(namePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/): Parser<[string, string]> {
+  return (raw, { input }) => {
+    const at = raw.indexOf('=');
+    const key = at > 0 ? raw.slice(0, at) : '';
+    if (!namePattern.test(key)) {
+      throw inputError(
+        input,
+        `${quote(at > 0 ? key : raw)} is not a NAME=value pair.`,
+        'write one NAME=value a line, with a name of letters, digits and underscores.',
+      );
+    }
+    return [key, raw.slice(at + 1)];
+  };
+}
+
+export function subnetId(): Parser<string> {
+  return text({ pattern: /^subnet-[0-9a-f]{8,17}$/, expected: 'a subnet ID such as subnet-0123456789abcdef0' });
+}
+
+export function securityGroupId(): Parser<string> {
+  return text({ pattern: /^sg-[0-9a-f]{8,17}$/, expected: 'a security group ID such as sg-0123456789abcdef0' });
+}
+
+/** An image tag as registries accept it. */
+export function imageTag(): Parser<string> {
+  return text({
+    maxLength: 128,
+    pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
+    expected: 'an image tag: letters, digits, _ . - (not starting with . or -), at most 128',
+  });
+}
+
+/** A container image reference: [registry/]repository[:tag][@sha256:digest]. */
+export function imageReference(): Parser<string> {
+  return text({
+    maxLength: 512,
+    pattern:
+      /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/,
+    expected: 'an image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/web:sha-abc or web@sha256:<digest>',
+  });
+}

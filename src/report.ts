@@ -1,0 +1,80 @@
+// What a person reads: progress lines with elapsed time, and the job summary.
+import { formatSeconds } from './inputs.ts';
+import { appendSummary, endGroup, info, startGroup } from './runner.ts';
+
+/** Progress lines stamped with the time since the action started, phase by phase. */
+export class Progress {
+  readonly #startedAt: number;
+  readonly #now: () => number;
+  #inGroup = false;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.#startedAt = now();
+  }
+
+  elapsedSeconds(): number {
+    return Math.round((this.#now() - this.#startedAt) / 1000);
+  }
+
+  line(message: string): void {
+    info(`[${formatSeconds(this.elapsedSeconds()).padStart(6)}] ${message}`);
+  }
+
+  /** Starts a folded phase of the log, closing the previous one. */
+  phase(title: string): void {
+    if (this.#inGroup) endGroup();
+    startGroup(title);
+    this.#inGroup = true;
+  }
+
+  end(): void {
+    if (this.#inGroup) endGroup();
+    this.#inGroup = false;
+  }
+}
+
+/** Escapes text for a markdown table cell. */
+export function cell(value: string | number | boolean | undefined): string {
+  if (value === undefined || value === '') return '—';
+  return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+export function table(headers: string[], rows: (string | number | boolean | undefined)[][]): string {
+  const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
+  for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+/** The job summary of one action run: built up as the action goes, written once at the end. */
+export class Summary {
+  readonly #title: string;
+  readonly #sections: string[] = [];
+
+  constructor(title: string) {
+    this.#title = title;
+  }
+
+  add(markdown: string): void {
+    this.#sections.push(markdown);
+  }
+
+  addTable(headers: string[], rows: (string | number | boolean | undefined)[][]): void {
+    this.add(table(headers, rows));
+  }
+
+  render(outcome: { ok: boolean; message?: string | undefined; hint?: string | undefined; elapsedSeconds: number }): string {
+    const status = outcome.ok ? '✅ succeeded' : '❌ failed';
+    const parts = [`### ${this.#title}: ${status} in ${formatSeconds(outcome.elapsedSeconds)}`];
+    if (!outcome.ok && outcome.message) {
+      parts.push(['```text', outcome.message, '```'].join('\n'));
+      if (outcome.hint) parts.push(`**How to fix:** ${cell(outcome.hint)}`);
+    }
+    parts.push(...this.#sections);
+    return `${parts.join('\n\n')}\n`;
+  }
+
+  write(outcome: Parameters<Summary['render']>[0]): void {
+    appendSummary(this.render(outcome));
+  }
+}

@@ -1,0 +1,37 @@
+// Runs an action's body the same way for every action: errors become a failed step with a fix,
+// and the job summary is written whether the run succeeds or fails.
+import { ActionError } from './errors.ts';
+import { Progress, Summary } from './report.ts';
+import { error, info } from './runner.ts';
+
+export interface ActionRun {
+  progress: Progress;
+  summary: Summary;
+}
+
+export async function runAction(title: string, body: (run: ActionRun) => Promise<void>): Promise<void> {
+  const progress = new Progress();
+  const summary = new Summary(title);
+  try {
+    await body({ progress, summary });
+    progress.end();
+    summary.write({ ok: true, elapsedSeconds: progress.elapsedSeconds() });
+  } catch (caught) {
+    progress.end();
+    const known = caught instanceof ActionError;
+    const message = known ? caught.message : `Unexpected error: ${caught instanceof Error ? (caught.stack ?? caught.message) : String(caught)}`;
+    const hint = known ? caught.hint : 'this is a bug in ecs-deploy-actions; please report it with this log.';
+    error(message, title);
+    if (hint) info(`How to fix: ${hint}`);
+    summary.write({ ok: false, message, hint, elapsedSeconds: progress.elapsedSeconds() });
+    process.exitCode = 1;
+  }
+}
+
+/** The failure of an action whose work is not built yet: says so plainly, after validating everything it can. */
+export function notYetImplemented(action: string, checked: string): ActionError {
+  return new ActionError(
+    `${action} is not yet implemented in this version of ecs-deploy-actions: ${checked}, and nothing in AWS was changed.`,
+    `pin a release of ecs-deploy-actions that includes ${action}.`,
+  );
+}

@@ -1,0 +1,92 @@
+// The GitHub Actions runner protocol: inputs, outputs, state, masking, log commands, summary file.
+// Our own small module instead of @actions/core: core 3 statically bundles undici (about 480 kB
+// minified) for OIDC tokens we never request, which alone would put every bundle over its budget.
+import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { EOL } from 'node:os';
+
+/** The raw value of an input as the runner passes it (INPUT_<NAME>), trimmed; "" when absent. */
+export function rawInput(name: string): string {
+  return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+}
+
+function escapeData(value: string): string {
+  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(value: string): string {
+  return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+function command(name: string, message: string, properties: Record<string, string> = {}): void {
+  const props = Object.entries(properties)
+    .map(([key, value]) => `${key}=${escapeProperty(value)}`)
+    .join(',');
+  process.stdout.write(`::${name}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`);
+}
+
+/** Appends `name<<delimiter` blocks to a runner file (GITHUB_OUTPUT, GITHUB_STATE). */
+function appendKeyValue(fileVariable: string, name: string, value: string): boolean {
+  const file = process.env[fileVariable];
+  if (!file) return false;
+  const delimiter = `ghadelimiter_${randomUUID()}`;
+  appendFileSync(file, `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`);
+  return true;
+}
+
+export function setOutput(name: string, value: string | number | boolean): void {
+  const text = String(value);
+  // Outside a runner (no GITHUB_OUTPUT) the legacy command keeps outputs visible in the log.
+  if (!appendKeyValue('GITHUB_OUTPUT', name, text)) command('set-output', text, { name });
+}
+
+export function saveState(name: string, value: string): void {
+  if (!appendKeyValue('GITHUB_STATE', name, value)) command('save-state', value, { name });
+}
+
+/** Tells the runner to replace every occurrence of value with *** in the log. */
+export function setSecret(value: string): void {
+  if (value) command('add-mask', value);
+}
+
+export function info(message: string): void {
+  process.stdout.write(`${message}${EOL}`);
+}
+
+export function debug(message: string): void {
+  command('debug', message);
+}
+
+export function warning(message: string, title?: string): void {
+  command('warning', message, title ? { title } : {});
+}
+
+export function error(message: string, title?: string): void {
+  command('error', message, title ? { title } : {});
+}
+
+export function startGroup(title: string): void {
+  command('group', title);
+}
+
+export function endGroup(): void {
+  command('endgroup', '');
+}
+
+/** Runs fn inside a collapsible log group. */
+export async function group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+  startGroup(title);
+  try {
+    return await fn();
+  } finally {
+    endGroup();
+  }
+}
+
+/** Appends markdown to the job summary; false when the runner gave no summary file. */
+export function appendSummary(markdown: string): boolean {
+  const file = process.env.GITHUB_STEP_SUMMARY;
+  if (!file) return false;
+  appendFileSync(file, markdown.endsWith(EOL) ? markdown : `${markdown}${EOL}`);
+  return true;
+}

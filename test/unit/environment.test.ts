@@ -1,0 +1,79 @@
+import { describe, expect, test } from '@jest/globals';
+import {
+  environmentNames,
+  fitName,
+  isOwnedBy,
+  isProtected,
+  MANAGED_BY,
+  matchesPattern,
+  ownershipTags,
+  runUrl,
+  TAG_ENVIRONMENT,
+  TAG_MANAGED_BY,
+} from '../../src/environment.ts';
+
+describe('names', () => {
+  test('short names are kept as they are', () => {
+    expect(environmentNames('previews', 'pr-7')).toEqual({
+      service: 'pr-7',
+      family: 'previews-pr-7',
+      targetGroup: 'previews-pr-7',
+      logGroup: '/ecs/previews/pr-7',
+    });
+  });
+  test('target group names fit 32 characters, stay distinct and stable, and never end in a hyphen', () => {
+    const names = ['pr-1234-very-long-feature-branch-a', 'pr-1234-very-long-feature-branch-b'].map(
+      (env) => environmentNames('team_previews-cluster', env).targetGroup,
+    );
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(32);
+      expect(name).toMatch(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/);
+    }
+    expect(names[0]).not.toBe(names[1]);
+    expect(environmentNames('team_previews-cluster', 'pr-1234-very-long-feature-branch-a').targetGroup).toBe(names[0]);
+  });
+  test('fitName keeps the start readable', () => {
+    const fitted = fitName('abcdefghijklmnopqrstuvwxyz-abcdefghijklmnop', 20);
+    expect(fitted).toHaveLength(20);
+    expect(fitted.startsWith('abcdefghijkl')).toBe(true);
+  });
+});
+
+describe('ownership', () => {
+  test('tags carry the environment, the manager and the creating run', () => {
+    expect(ownershipTags('pr-7', 'https://github.com/acme/web/actions/runs/1')).toEqual({
+      [TAG_ENVIRONMENT]: 'pr-7',
+      [TAG_MANAGED_BY]: MANAGED_BY,
+      'ecs-deploy-actions:created-by-run': 'https://github.com/acme/web/actions/runs/1',
+    });
+  });
+  test('pr-1 owns only what is tagged exactly pr-1 by us', () => {
+    const tagsOf = (env: string) => ownershipTags(env, undefined);
+    expect(isOwnedBy(tagsOf('pr-1'), 'pr-1')).toBe(true);
+    expect(isOwnedBy(tagsOf('pr-10'), 'pr-1')).toBe(false);
+    expect(isOwnedBy(tagsOf('pr-1-foo'), 'pr-1')).toBe(false);
+    expect(isOwnedBy({ [TAG_ENVIRONMENT]: 'pr-1' }, 'pr-1')).toBe(false);
+    expect(isOwnedBy({ [TAG_ENVIRONMENT]: 'pr-1', [TAG_MANAGED_BY]: 'terraform' }, 'pr-1')).toBe(false);
+  });
+  test('run URL from the runner environment', () => {
+    expect(runUrl({ GITHUB_SERVER_URL: 'https://ghe.example.com', GITHUB_REPOSITORY: 'acme/web', GITHUB_RUN_ID: '9' })).toBe(
+      'https://ghe.example.com/acme/web/actions/runs/9',
+    );
+    expect(runUrl({})).toBeUndefined();
+  });
+});
+
+describe('patterns', () => {
+  test('globs match whole names only', () => {
+    expect(matchesPattern('pr-12', 'pr-*')).toBe(true);
+    expect(matchesPattern('xpr-12', 'pr-*')).toBe(false);
+    expect(matchesPattern('pr-1', 'pr-?')).toBe(true);
+    expect(matchesPattern('pr-10', 'pr-?')).toBe(false);
+    expect(matchesPattern('prod', 'pr.d')).toBe(false);
+  });
+  test('protected environments', () => {
+    expect(isProtected('prod', ['prod', 'production', 'staging'])).toBe(true);
+    expect(isProtected('prod-eu', ['prod-*'])).toBe(true);
+    expect(isProtected('pr-7', ['prod', 'production', 'staging'])).toBe(false);
+  });
+});

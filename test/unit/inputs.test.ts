@@ -1,0 +1,172 @@
+import { describe, expect, test } from '@jest/globals';
+import { InputError } from '../../src/errors.ts';
+import {
+  arn,
+  boolean,
+  choice,
+  duration,
+  ecsName,
+  environmentName,
+  environmentPattern,
+  formatSeconds,
+  imageReference,
+  integer,
+  keyValue,
+  list,
+  optional,
+  type Parser,
+  readInputs,
+  repositoryName,
+  required,
+  text,
+  withDefault,
+  workspacePath,
+} from '../../src/inputs.ts';
+
+const context = { input: 'the-input', region: 'us-east-1' };
+
+function problemOf<T>(parse: Parser<T>, raw: string): string {
+  try {
+    parse(raw, context);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]?.input).toBe('the-input');
+    expect(error.problems[0]?.fix).not.toBe('');
+    return `${error.problems[0]?.problem} ${error.problems[0]?.fix}`;
+  }
+  throw new Error(`${JSON.stringify(raw)} was accepted`);
+}
+
+describe('duration', () => {
+  const parse = duration({ min: 30, max: 6 * 3600 });
+  test.each([
+    ['90s', 90],
+    ['10m', 600],
+    ['1h30m', 5400],
+    ['2h', 7200],
+    ['1h0m30s', 3630],
+  ])('%s is %i seconds', (raw, seconds) => expect(parse(raw, context)).toBe(seconds));
+  test.each(['10', '10 minutes', '1.5h', '-5m', 'm', '10m1h', '1d', '10M', ' 5m'])('%j is refused with an example of the format', (raw) => {
+    expect(problemOf(parse, raw)).toMatch(/90s, 10m or 1h30m/);
+  });
+  test('out of range is refused with the range', () => {
+    expect(problemOf(parse, '10s')).toMatch(/between 30s and 6h/);
+    expect(problemOf(parse, '7h')).toMatch(/out of range/);
+  });
+  test('formats back', () => {
+    expect(formatSeconds(5400)).toBe('1h30m');
+    expect(formatSeconds(0)).toBe('0s');
+  });
+});
+
+describe('boolean', () => {
+  test.each(['true', 'True', 'TRUE'])('%s is true', (raw) => expect(boolean()(raw, context)).toBe(true));
+  test.each(['false', 'False', 'FALSE'])('%s is false', (raw) => expect(boolean()(raw, context)).toBe(false));
+  test.each(['yes', 'on', '1', 'tRuE', 'no', 'enabled'])('%j is refused', (raw) => expect(problemOf(boolean(), raw)).toMatch(/true or false/));
+});
+
+describe('list', () => {
+  const subnets = list(text({ pattern: /^subnet-[0-9a-f]+$/ }));
+  test('comma-separated, newline-separated and mixed, blanks and duplicates dropped', () => {
+    expect(subnets('subnet-1a, subnet-2b', context)).toEqual(['subnet-1a', 'subnet-2b']);
+    expect(subnets('subnet-1a\nsubnet-2b\n\nsubnet-1a\n', context)).toEqual(['subnet-1a', 'subnet-2b']);
+    expect(subnets('subnet-1a\nsubnet-2b,subnet-3c', context)).toEqual(['subnet-1a', 'subnet-2b', 'subnet-3c']);
+  });
+  test('an item that is wrong is named', () => expect(problemOf(subnets, 'subnet-1a,sg-123')).toMatch(/"sg-123"/));
+  test('only separators is an empty list', () => expect(problemOf(subnets, ' , \n ,')).toMatch(/empty list/));
+  test('too many items', () => expect(problemOf(list(text(), { maxItems: 2 }), 'a,b,c')).toMatch(/3 items; at most 2/));
+});
+
+describe('names', () => {
+  test('an over-long ECS name is refused with the limit', () => {
+    expect(problemOf(ecsName('cluster'), 'c'.repeat(256))).toMatch(/256 characters long; at most 255/);
+    expect(ecsName('cluster')('c'.repeat(255), context)).toHaveLength(255);
+  });
+  test.each(['my cluster', 'prod/blue', 'clüster', 'a.b', 'x;rm -rf /', '$(id)'])('ECS name %j with characters AWS rejects', (raw) => {
+    expect(problemOf(ecsName('cluster'), raw)).toMatch(/letters, digits, hyphens and underscores/);
+  });
+  test.each(['pr-1', 'staging', 'a', 'pr-123-feature-x'])('environment %j is accepted', (raw) => expect(environmentName()(raw, context)).toBe(raw));
+  test.each(['PR-1', 'pr_1', '1pr', 'pr-', '-pr', 'pr.1', 'prévu', 'pr 1', 'e'.repeat(64)])('environment %j is refused', (raw) => {
+    problemOf(environmentName(), raw);
+  });
+  test('environment globs', () => {
+    expect(environmentPattern()('pr-*', context)).toBe('pr-*');
+    problemOf(environmentPattern(), 'pr-[0-9]');
+  });
+  test.each(['web', 'team/web', 'a.b_c-d/e', 'ab'])('repository %j is accepted', (raw) => expect(repositoryName()(raw, context)).toBe(raw));
+  test.each(['Web', 'a', 'team//web', '/web', 'web/', 'we b', 'web:latest', 'r'.repeat(257)])('repository %j is refused', (raw) => {
+    problemOf(repositoryName(), raw);
+  });
+  test.each(['nginx:1.27', '123456789012.dkr.ecr.us-east-1.amazonaws.com/web:sha-abc', `web@sha256:${'a'.repeat(64)}`, '127.0.0.1:5000/web:pr-1'])(
+    'image %j is accepted',
+    (raw) => expect(imageReference()(raw, context)).toBe(raw),
+  );
+  test.each(['nginx:', 'Nginx', 'web@sha256:xyz', 'web:tag with space'])('image %j is refused', (raw) => {
+    problemOf(imageReference(), raw);
+  });
+});
+
+describe('ARNs', () => {
+  const listener = arn('elasticloadbalancing', 'listener/app/', 'ALB listener');
+  const good = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2';
+  test('a listener ARN in the region is accepted', () => expect(listener(good, context)).toBe(good));
+  test('not an ARN', () => expect(problemOf(listener, 'listener/app/shared')).toMatch(/is not an ARN/));
+  test('an ARN of another service', () => expect(problemOf(listener, 'arn:aws:ecs:us-east-1:123456789012:cluster/x')).toMatch(/names ecs:cluster/));
+  test('a target group ARN is not a listener ARN', () => {
+    expect(problemOf(listener, 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/abc')).toMatch(/names elasticloadbalancing:targetgroup/);
+  });
+  test('an ARN in another region names both regions', () => {
+    expect(problemOf(listener, good.replace('us-east-1', 'eu-west-1'))).toMatch(/in eu-west-1, but this step runs in us-east-1/);
+  });
+});
+
+describe('other parsers', () => {
+  test('integer bounds and junk', () => {
+    const count = integer({ min: 0, max: 5000 });
+    expect(count('0', context)).toBe(0);
+    expect(problemOf(count, '1.5')).toMatch(/whole number/);
+    expect(problemOf(count, '5001')).toMatch(/out of range/);
+    expect(problemOf(count, '1e3')).toMatch(/whole number/);
+  });
+  test('choice is case-insensitive and returns the canonical spelling', () => {
+    expect(choice(['MUTABLE', 'IMMUTABLE'] as const)('immutable', context)).toBe('IMMUTABLE');
+    expect(problemOf(choice(['off', 'warn', 'fail'] as const), 'strict')).toMatch(/off, warn, fail/);
+  });
+  test('NAME=value pairs keep = in values', () => {
+    expect(keyValue()('DATABASE_URL=postgres://h/db?a=b', context)).toEqual(['DATABASE_URL', 'postgres://h/db?a=b']);
+    expect(problemOf(keyValue(), '=value')).toMatch(/NAME=value/);
+    expect(problemOf(keyValue(), 'no equals sign')).toMatch(/NAME=value/);
+  });
+  test('paths stay inside the workspace', () => {
+    expect(workspacePath()('services/web', context)).toBe('services/web');
+    problemOf(workspacePath(), '/etc/passwd');
+    problemOf(workspacePath(), 'a/../../b');
+  });
+});
+
+describe('readInputs', () => {
+  const spec = {
+    cluster: required(ecsName('cluster')),
+    'dry-run': withDefault('false', boolean()),
+    'desired-count': optional(integer({ min: 0, max: 10 })),
+  };
+  const reader = (values: Record<string, string>) => (name: string) => values[name] ?? '';
+
+  test('types, defaults and camelCase names', () => {
+    const config = readInputs(spec, reader({ cluster: 'previews', 'desired-count': '0' }), 'us-east-1');
+    expect(config).toEqual({ cluster: 'previews', dryRun: false, desiredCount: 0 });
+  });
+  test('whitespace-only counts as not given', () => {
+    expect(() => readInputs(spec, reader({ cluster: '  \n ' }), 'us-east-1')).toThrow(/Input "cluster": is required/);
+  });
+  test('every bad input is reported at once', () => {
+    try {
+      readInputs(spec, reader({ 'dry-run': 'maybe', 'desired-count': '11' }), 'us-east-1');
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).problems.map((p) => p.input)).toEqual(['cluster', 'dry-run', 'desired-count']);
+    }
+  });
+});

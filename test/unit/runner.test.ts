@@ -1,0 +1,47 @@
+// The runner protocol as the GitHub runner parses it.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, jest, test } from '@jest/globals';
+import { rawInput, setOutput, setSecret } from '../../src/runner.ts';
+import { parseFileCommands } from '../helpers/run-bundle.ts';
+
+let dir: string;
+const saved = { ...process.env };
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'runner-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  process.env = { ...saved };
+  jest.restoreAllMocks();
+});
+
+test('inputs are read from INPUT_<NAME>, upper-cased with hyphens kept, trimmed', () => {
+  process.env['INPUT_DRY-RUN'] = ' true \n';
+  process.env.INPUT_HOST_NAME = 'x';
+  expect(rawInput('dry-run')).toBe('true');
+  expect(rawInput('host name')).toBe('x');
+  expect(rawInput('absent')).toBe('');
+});
+
+test('outputs survive multi-line values and delimiter look-alikes', () => {
+  const file = join(dir, 'output');
+  writeFileSync(file, '');
+  process.env.GITHUB_OUTPUT = file;
+  setOutput('services', '[\n{"name":"web"}\n]');
+  setOutput('status', 'successful');
+  setOutput('tricky', 'EOF\nghadelimiter_x\n');
+  expect(parseFileCommands(readFileSync(file, 'utf8'))).toEqual({ services: '[\n{"name":"web"}\n]', status: 'successful', tricky: 'EOF\nghadelimiter_x\n' });
+});
+
+test('a secret is masked with an escaped add-mask command, so a multi-line secret cannot inject commands', () => {
+  const written: string[] = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    written.push(String(chunk));
+    return true;
+  });
+  setSecret('pa%ss\n::set-output name=x::y');
+  expect(written.join('')).toBe('::add-mask::pa%25ss%0A::set-output name=x::y\n');
+});
