@@ -3,17 +3,21 @@
 import { ActionError } from './errors.ts';
 import { Progress, Summary } from './report.ts';
 import { error, info } from './runner.ts';
+import { type Clock, scaledClock } from './watch.ts';
 
 export interface ActionRun {
   progress: Progress;
   summary: Summary;
+  /** Scaled time (see ECS_DEPLOY_ACTIONS_TIME_SCALE): waits and reported durations use it. */
+  clock: Clock;
 }
 
 export async function runAction(title: string, body: (run: ActionRun) => Promise<void>): Promise<void> {
-  const progress = new Progress();
+  const clock = scaledClock();
+  const progress = new Progress(clock.now);
   const summary = new Summary(title);
   try {
-    await body({ progress, summary });
+    await body({ progress, summary, clock });
     progress.end();
     summary.write({ ok: true, elapsedSeconds: progress.elapsedSeconds() });
   } catch (caught) {

@@ -1,14 +1,51 @@
 // rollout-with-circuit-breaker: register a revision, roll the service(s) to it, watch, and explain failures.
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { readRolloutConfig } from '../../src/actions/rollout-with-circuit-breaker.ts';
+import { readRolloutConfig, rollout } from '../../src/actions/rollout-with-circuit-breaker.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
-import { requireCluster } from '../../src/ecs/cluster.ts';
-import { notYetImplemented, runAction } from '../../src/run.ts';
+import { addDeploymentSummary, diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
+import { isFailure } from '../../src/ecs/rollout.ts';
+import { ActionError } from '../../src/errors.ts';
+import { runAction } from '../../src/run.ts';
+import { setOutput } from '../../src/runner.ts';
 
-await runAction('rollout-with-circuit-breaker', async ({ progress }) => {
+await runAction('rollout-with-circuit-breaker', async ({ progress, summary, clock }) => {
   const config = readRolloutConfig();
   const settings = awsSettings('rollout-with-circuit-breaker');
-  progress.line(`Checking cluster ${config.cluster} in ${settings.region}`);
-  await requireCluster(createClient(ECSClient, settings), config.cluster, settings.region);
-  throw notYetImplemented('rollout-with-circuit-breaker', `the inputs are valid and cluster ${config.cluster} exists`);
+  const ecs = createClient(ECSClient, settings);
+  const logs = createClient(CloudWatchLogsClient, settings);
+
+  const outcome = await rollout(config, { ecs, logs, clock, progress, region: settings.region });
+  const failed = outcome.results.filter((result) => isFailure(result.status));
+  const first = outcome.results[0] ?? outcome.started[0];
+  setOutput('task-definition-arn', outcome.taskDefinitionArn ?? '');
+  setOutput('deployment-id', first?.serviceDeploymentArn ?? first?.deploymentId ?? '');
+  setOutput('status', outcome.status);
+  setOutput('rolled-back-to', failed.find((result) => result.rolledBackTo)?.rolledBackTo ?? '');
+  setOutput('failure-reason', failed[0]?.diagnosis?.reason ?? '');
+  setOutput(
+    'services',
+    JSON.stringify(
+      (outcome.results.length > 0 ? outcome.results : outcome.started).map((deployment) => ({
+        service: deployment.serviceName,
+        deploymentId: deployment.serviceDeploymentArn ?? deployment.deploymentId,
+        status: 'status' in deployment ? deployment.status : outcome.status,
+        taskDefinitionArn: deployment.taskDefinitionArn,
+        rolledBackTo: 'rolledBackTo' in deployment ? deployment.rolledBackTo : undefined,
+      })),
+    ),
+  );
+  addDeploymentSummary(summary, outcome.results);
+
+  if (failed.length > 0) {
+    progress.phase('Why the deployment failed');
+    for (const result of failed) for (const line of diagnosisLines(result)) progress.line(line);
+    const timedOut = failed.every((result) => result.status === 'timed-out');
+    throw new ActionError(
+      failureMessage(failed),
+      timedOut
+        ? 'the deployment continues in ECS; wait longer (timeout), or go back with rollback-to-revision (to: previous).'
+        : 'see the stopped tasks and their last log lines above; fix the cause and push again.',
+    );
+  }
 });

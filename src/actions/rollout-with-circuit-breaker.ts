@@ -1,5 +1,14 @@
-// rollout-with-circuit-breaker: inputs and their validation.
-import { InputError, type InputProblem } from '../errors.ts';
+// rollout-with-circuit-breaker: its inputs, and the rollout: revision, deployments, watch, diagnosis.
+import type { ContainerDefinition } from '@aws-sdk/client-ecs';
+import type { StartedDeployment } from '../ecs/deploy.ts';
+import { hardeningFindings } from '../ecs/hardening.ts';
+import { pruneRevisions } from '../ecs/prune.ts';
+import { planRevisions, registerRevision } from '../ecs/revision.ts';
+import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, overallStatus } from '../ecs/rollout.ts';
+import { environmentServices, requireServices } from '../ecs/services.ts';
+import { revisionName } from '../ecs/task-definition.ts';
+import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
+import { ActionError, InputError, type InputProblem } from '../errors.ts';
 import {
   boolean,
   choice,
@@ -15,6 +24,7 @@ import {
   text,
   withDefault,
 } from '../inputs.ts';
+import { warning } from '../runner.ts';
 
 export const rolloutInputs = {
   cluster: required(ecsName('cluster')),
@@ -62,4 +72,92 @@ export function readRolloutConfig() {
   }
   if (problems.length > 0) throw new InputError(problems);
   return config;
+}
+
+export type RolloutConfig = ReturnType<typeof readRolloutConfig>;
+
+export interface RolloutResult {
+  taskDefinitionArn: string | undefined;
+  status: DeploymentStatus | 'started';
+  results: DeploymentResult[];
+  started: StartedDeployment[];
+}
+
+/** Registers the revision, rolls every service to it and follows the deployments. */
+export async function rollout(config: RolloutConfig, context: EngineContext & { region: string }): Promise<RolloutResult> {
+  const { ecs, progress } = context;
+  if (config.runBefore)
+    throw new ActionError('Input "run-before" is not available yet in this version.', 'remove run-before and run the command as its own step for now.');
+
+  progress.phase('Finding the services');
+  const services = config.service
+    ? await requireServices(ecs, config.cluster, config.service)
+    : await environmentServices(ecs, config.cluster, config.environment ?? '');
+  for (const service of services) progress.line(`${service.serviceName}: runs ${revisionName(service.taskDefinition)}, desired ${service.desiredCount}`);
+
+  progress.phase('Preparing the revision');
+  const planned = await planRevisions(ecs, services, { taskDefinition: config.taskDefinition, image: config.image, container: config.container });
+  for (const revision of planned) {
+    const names = revision.services.map((service) => service.serviceName).join(', ');
+    progress.line(
+      revision.registration
+        ? `${names}: new revision of ${revision.registration.family} from ${revisionName(revision.origin)}`
+        : `${names}: ${revisionName(revision.arn)}`,
+    );
+    checkHardening(revision.containers, config.hardening, progress);
+  }
+
+  if (config.dryRun) {
+    progress.line('Dry run: nothing registered, no service changed.');
+    for (const revision of planned) {
+      const to = revision.arn ? revisionName(revision.arn) : `new revision of ${revision.registration?.family}`;
+      for (const service of revision.services) progress.line(`would deploy ${service.serviceName}: ${revisionName(service.taskDefinition)} → ${to}`);
+    }
+    return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [] };
+  }
+
+  const targets: DeployTarget[] = [];
+  for (const revision of planned) {
+    const taskDefinitionArn = revision.arn ?? (await registerRevision(ecs, revision.registration as NonNullable<typeof revision.registration>));
+    if (!revision.arn) progress.line(`Registered ${revisionName(taskDefinitionArn)}`);
+    for (const service of revision.services) targets.push({ service, taskDefinitionArn, containers: revision.containers });
+  }
+  const taskDefinitionArn = targets[0]?.taskDefinitionArn;
+
+  const { started, results } = await deploy(context, {
+    cluster: config.cluster,
+    targets,
+    desiredCount: config.desiredCount,
+    forceNewDeployment: config.forceNewDeployment,
+    wait: config.wait,
+    timeoutSeconds: config.timeout,
+  });
+  if (!results) return { taskDefinitionArn, status: 'started', results: [], started };
+
+  const status = overallStatus(results.map((result) => result.status));
+  if (status === 'successful' && config.keepRevisions !== undefined) {
+    progress.phase(`Keeping the newest ${config.keepRevisions} revisions`);
+    const families = new Set(targets.map((target) => target.taskDefinitionArn.split('/').pop()?.split(':')[0] ?? ''));
+    for (const family of families) {
+      const removed = await pruneRevisions(ecs, config.cluster, family, config.keepRevisions);
+      progress.line(removed.length > 0 ? `Deregistered and deleted ${removed.map(revisionName).join(', ')}` : `${family}: nothing to remove`);
+    }
+  }
+  return { taskDefinitionArn, status, results, started };
+}
+
+function checkHardening(containers: ContainerDefinition[], mode: RolloutConfig['hardening'], progress: EngineContext['progress']): void {
+  if (mode === 'off') return;
+  const findings = hardeningFindings(containers);
+  if (findings.length === 0) {
+    progress.line('Hardening check: no findings');
+    return;
+  }
+  for (const finding of findings) warning(`${finding.container}: ${finding.field} ${finding.problem}`, 'Task definition hardening');
+  if (mode === 'fail') {
+    throw new ActionError(
+      `The task definition has ${findings.length} hardening finding(s):\n${findings.map((f) => `${f.container} ${f.field}: ${f.problem}`).join('\n')}`,
+      'fix the task definition, or set hardening: warn to deploy anyway.',
+    );
+  }
 }

@@ -1,0 +1,88 @@
+// Starting a deployment: UpdateService with the circuit breaker on, then finding the service
+// deployment it started, so the watch follows that deployment and not "is the service stable".
+import { type DeploymentConfiguration, type ECSClient, ListServiceDeploymentsCommand, type Service, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
+import { ActionError } from '../errors.ts';
+
+export interface StartedDeployment {
+  cluster: string;
+  serviceName: string;
+  /** The task definition the service ran before. */
+  previousTaskDefinitionArn: string;
+  taskDefinitionArn: string;
+  /** The ecs-svc/... id of the PRIMARY deployment in service.deployments. */
+  deploymentId: string;
+  /** Absent where the service deployments API is not available; the watch then reads service.deployments. */
+  serviceDeploymentArn: string | undefined;
+  startedAt: Date;
+  /** UpdateService changed nothing: the service already runs this revision and no new deployment was forced. */
+  unchanged: boolean;
+}
+
+export interface DeploymentRequest {
+  taskDefinitionArn: string;
+  desiredCount?: number | undefined;
+  forceNewDeployment: boolean;
+}
+
+/** The service's deployment configuration with the circuit breaker on and rollback on. */
+export function withCircuitBreaker(configuration: DeploymentConfiguration | undefined): DeploymentConfiguration {
+  return { ...configuration, deploymentCircuitBreaker: { enable: true, rollback: true } };
+}
+
+function primaryDeployment(service: Service | undefined) {
+  return service?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
+}
+
+export async function startDeployment(ecs: ECSClient, cluster: string, service: Service, request: DeploymentRequest): Promise<StartedDeployment> {
+  const serviceName = service.serviceName ?? '';
+  const controller = service.deploymentController?.type ?? 'ECS';
+  if (controller !== 'ECS') {
+    throw new ActionError(
+      `Service ${serviceName} uses the ${controller} deployment controller; the circuit breaker works only with ECS rolling deployments.`,
+      'deploy this service with its own controller (CodeDeploy or external), or recreate it with the ECS controller.',
+    );
+  }
+  const before = primaryDeployment(service);
+  const response = await awsCall('UpdateService', `service ${serviceName} in cluster ${cluster}`, () =>
+    ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service: serviceName,
+        taskDefinition: request.taskDefinitionArn,
+        desiredCount: request.desiredCount,
+        forceNewDeployment: request.forceNewDeployment,
+        deploymentConfiguration: withCircuitBreaker(service.deploymentConfiguration),
+      }),
+    ),
+  );
+  const primary = primaryDeployment(response.service);
+  if (!primary?.id) throw new ActionError(`UpdateService for ${serviceName} returned no PRIMARY deployment.`, 'retry the step; if it persists, report it.');
+  const startedAt = primary.createdAt ?? new Date();
+  const unchanged = primary.id === before?.id;
+  return {
+    cluster,
+    serviceName,
+    previousTaskDefinitionArn: service.taskDefinition ?? '',
+    taskDefinitionArn: request.taskDefinitionArn,
+    deploymentId: primary.id,
+    serviceDeploymentArn: unchanged ? undefined : await findServiceDeployment(ecs, cluster, serviceName, startedAt),
+    startedAt,
+    unchanged,
+  };
+}
+
+// Errors meaning "this account or region has no service deployments API for us": fall back, do not fail.
+const apiUnavailable = new Set(['UnknownOperationException', 'AccessDeniedException', 'UnsupportedFeatureException']);
+
+/** The newest service deployment created at or after `createdAfter` (with a second of clock skew). */
+export async function findServiceDeployment(ecs: ECSClient, cluster: string, service: string, createdAfter: Date): Promise<string | undefined> {
+  try {
+    const response = await ecs.send(new ListServiceDeploymentsCommand({ cluster, service, createdAt: { after: new Date(createdAfter.getTime() - 1000) } }));
+    const newest = [...(response.serviceDeployments ?? [])].sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0))[0];
+    return newest?.serviceDeploymentArn;
+  } catch (error) {
+    if (apiUnavailable.has(sdkErrorName(error) ?? '')) return undefined;
+    throw wrapAwsError('ListServiceDeployments', `service ${service} in cluster ${cluster}`, error);
+  }
+}

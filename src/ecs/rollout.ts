@@ -1,0 +1,102 @@
+// The deploy engine shared by rollout and rollback: start a deployment on each service, follow them
+// to their end, and gather the evidence for any that failed.
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { ContainerDefinition, ECSClient, Service } from '@aws-sdk/client-ecs';
+import type { Progress } from '../report.ts';
+import type { Clock } from '../watch.ts';
+import { type StartedDeployment, startDeployment } from './deploy.ts';
+import { classifyFailure, type FailureReason } from './diagnosis.ts';
+import { type StoppedTask, stoppedTasks } from './stopped-tasks.ts';
+import { type DeploymentStatus, type EndedDeployment, watchDeployments } from './watch-deployments.ts';
+
+export interface Diagnosis {
+  reason: FailureReason;
+  stoppedTasks: StoppedTask[];
+}
+
+export interface DeploymentResult extends EndedDeployment {
+  diagnosis: Diagnosis | undefined;
+}
+
+export interface EngineContext {
+  ecs: ECSClient;
+  logs: CloudWatchLogsClient;
+  clock: Clock;
+  progress: Progress;
+}
+
+export interface DeployTarget {
+  service: Service;
+  taskDefinitionArn: string;
+  /** The revision's containers, for finding their logs. */
+  containers: ContainerDefinition[];
+}
+
+export interface DeployRequest {
+  cluster: string;
+  targets: DeployTarget[];
+  desiredCount?: number | undefined;
+  forceNewDeployment: boolean;
+  wait: boolean;
+  timeoutSeconds: number;
+}
+
+/** Starts one deployment per service (in parallel); with wait, follows them and diagnoses failures. */
+export async function deploy(
+  context: EngineContext,
+  request: DeployRequest,
+): Promise<{ started: StartedDeployment[]; results: DeploymentResult[] | undefined }> {
+  const { ecs, progress } = context;
+  progress.phase(`Deploying to ${request.targets.length === 1 ? 'service' : `${request.targets.length} services`}`);
+  const started = await Promise.all(
+    request.targets.map((target) =>
+      startDeployment(ecs, request.cluster, target.service, {
+        taskDefinitionArn: target.taskDefinitionArn,
+        desiredCount: request.desiredCount,
+        forceNewDeployment: request.forceNewDeployment,
+      }),
+    ),
+  );
+  for (const deployment of started) {
+    progress.line(
+      deployment.unchanged
+        ? `${deployment.serviceName}: already on this revision; nothing to deploy`
+        : `${deployment.serviceName}: deployment ${deployment.serviceDeploymentArn ?? deployment.deploymentId} started`,
+    );
+  }
+  if (!request.wait) return { started, results: undefined };
+
+  progress.phase('Waiting for the deployment to finish');
+  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds: request.timeoutSeconds, progress });
+  const results = await Promise.all(
+    watched.map(async (deployment): Promise<DeploymentResult> => {
+      if (!isFailure(deployment.status)) return { ...deployment, diagnosis: undefined };
+      const evidence = await stoppedTasks(ecs, context.logs, {
+        cluster: request.cluster,
+        serviceName: deployment.serviceName,
+        taskDefinitionArn: deployment.taskDefinitionArn,
+        since: deployment.startedAt,
+        containers: request.targets.find((target) => target.service.serviceName === deployment.serviceName)?.containers ?? [],
+      });
+      const reason =
+        deployment.status === 'timed-out' && evidence.length === 0
+          ? 'timeout'
+          : classifyFailure(
+              evidence.map((stopped) => stopped.task),
+              deployment.events,
+            );
+      return { ...deployment, diagnosis: { reason, stoppedTasks: evidence } };
+    }),
+  );
+  return { started, results };
+}
+
+export function isFailure(status: DeploymentStatus): boolean {
+  return status === 'rolled-back' || status === 'failed' || status === 'timed-out';
+}
+
+/** One status for a run over several services: the worst of theirs. */
+export function overallStatus(statuses: DeploymentStatus[]): DeploymentStatus {
+  const order: DeploymentStatus[] = ['failed', 'rolled-back', 'timed-out', 'successful', 'skipped'];
+  return order.find((status) => statuses.includes(status)) ?? 'skipped';
+}

@@ -1,0 +1,67 @@
+// Reading services: by name (10 per DescribeServices, as ECS allows) or by our environment tags.
+import { DescribeServicesCommand, type ECSClient, ListServicesCommand, type Service } from '@aws-sdk/client-ecs';
+import { awsCall } from '../aws.ts';
+import { isOwnedBy, type Tags } from '../environment.ts';
+import { ActionError } from '../errors.ts';
+
+const DESCRIBE_BATCH = 10;
+
+export function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+export function tagsOf(service: Service): Tags {
+  return Object.fromEntries((service.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
+}
+
+/** ACTIVE services by name (or ARN); names ECS does not know, or that are not ACTIVE, come back in `missing`. */
+export async function describeServices(ecs: ECSClient, cluster: string, names: string[]): Promise<{ found: Service[]; missing: string[] }> {
+  const found: Service[] = [];
+  const batches = await Promise.all(
+    chunk(names, DESCRIBE_BATCH).map((batch) =>
+      awsCall('DescribeServices', `services ${batch.join(', ')} in cluster ${cluster}`, () =>
+        ecs.send(new DescribeServicesCommand({ cluster, services: batch, include: ['TAGS'] })),
+      ),
+    ),
+  );
+  for (const response of batches) found.push(...(response.services ?? []).filter((service) => service.status === 'ACTIVE'));
+  const known = new Set(found.flatMap((service) => [service.serviceName, service.serviceArn]));
+  return { found, missing: names.filter((name) => !known.has(name)) };
+}
+
+export async function requireServices(ecs: ECSClient, cluster: string, names: string[]): Promise<Service[]> {
+  const { found, missing } = await describeServices(ecs, cluster, names);
+  if (missing.length > 0) {
+    throw new ActionError(
+      `No ACTIVE service ${missing.map((name) => `"${name}"`).join(', ')} in cluster ${cluster}.`,
+      'check the service input and the cluster.',
+    );
+  }
+  return names.map((name) => found.find((service) => service.serviceName === name || service.serviceArn === name) as Service);
+}
+
+/** Every ACTIVE service of the cluster, with tags. */
+export async function listClusterServices(ecs: ECSClient, cluster: string): Promise<Service[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await awsCall('ListServices', `cluster ${cluster}`, () => ecs.send(new ListServicesCommand({ cluster, maxResults: 100, nextToken })));
+    arns.push(...(page.serviceArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return (await describeServices(ecs, cluster, arns)).found;
+}
+
+/** The services our tags mark as owned by this environment. */
+export async function environmentServices(ecs: ECSClient, cluster: string, environment: string): Promise<Service[]> {
+  const services = (await listClusterServices(ecs, cluster)).filter((service) => isOwnedBy(tagsOf(service), environment));
+  if (services.length === 0) {
+    throw new ActionError(
+      `No service in cluster ${cluster} is tagged as environment ${environment}.`,
+      'provision the environment with provision-platform first, or name the service with the service input.',
+    );
+  }
+  return services;
+}

@@ -1,0 +1,186 @@
+// Following service deployments to their end: one poll reads every service deployment and service
+// at once, prints what changed, and stops as soon as ECS marks a deployment failed or rolling back.
+import {
+  DescribeServiceDeploymentsCommand,
+  DescribeServiceRevisionsCommand,
+  DescribeServicesCommand,
+  type ECSClient,
+  type Service,
+  type ServiceDeployment,
+} from '@aws-sdk/client-ecs';
+import { awsCall } from '../aws.ts';
+import type { Progress } from '../report.ts';
+import { type Clock, pollUntil } from '../watch.ts';
+import type { StartedDeployment } from './deploy.ts';
+import { chunk } from './services.ts';
+import { revisionName } from './task-definition.ts';
+
+export type DeploymentStatus = 'successful' | 'rolled-back' | 'failed' | 'timed-out' | 'skipped';
+
+export interface DeploymentProgress {
+  status: DeploymentStatus | 'in-progress';
+  /** ECS's words for the current state, e.g. the circuit breaker's reason. */
+  statusReason: string | undefined;
+  running: number;
+  pending: number;
+  desired: number;
+  failedTasks: number;
+  /** Task definition ECS rolled back to, when it did. */
+  rolledBackTo: string | undefined;
+  /** Service events since the deployment started, oldest first. */
+  events: string[];
+}
+
+export interface WatchedDeployment extends StartedDeployment, DeploymentProgress {}
+
+/** A deployment after the watch: ended, or timed out. */
+export interface EndedDeployment extends Omit<WatchedDeployment, 'status'> {
+  status: DeploymentStatus;
+}
+
+const rollbackStatuses = new Set(['ROLLBACK_REQUESTED', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_SUCCESSFUL', 'ROLLBACK_FAILED']);
+
+function fromServiceDeployment(deployment: ServiceDeployment, previous: DeploymentProgress): DeploymentProgress {
+  const target = deployment.targetServiceRevision;
+  const status = deployment.status ?? '';
+  return {
+    ...previous,
+    status:
+      status === 'SUCCESSFUL'
+        ? 'successful'
+        : rollbackStatuses.has(status)
+          ? 'rolled-back'
+          : status === 'STOPPED' || status === 'STOP_REQUESTED'
+            ? 'failed'
+            : 'in-progress',
+    statusReason: deployment.statusReason ?? previous.statusReason,
+    running: target?.runningTaskCount ?? previous.running,
+    pending: target?.pendingTaskCount ?? previous.pending,
+    desired: target?.requestedTaskCount ?? previous.desired,
+    failedTasks: deployment.deploymentCircuitBreaker?.failureCount ?? previous.failedTasks,
+  };
+}
+
+/** Where the service deployments API is unavailable: the deployment's rolloutState in service.deployments. */
+function fromServiceDeployments(service: Service, watched: WatchedDeployment): DeploymentProgress {
+  const ours = service.deployments?.find((deployment) => deployment.id === watched.deploymentId);
+  const primary = service.deployments?.find((deployment) => deployment.status === 'PRIMARY');
+  const rolledBack = ours?.rolloutState === 'FAILED' && primary && primary.id !== watched.deploymentId;
+  return {
+    ...watched,
+    status:
+      ours?.rolloutState === 'COMPLETED' ? 'successful' : rolledBack ? 'rolled-back' : ours?.rolloutState === 'FAILED' || !ours ? 'failed' : 'in-progress',
+    statusReason: ours?.rolloutStateReason ?? watched.statusReason,
+    running: ours?.runningCount ?? watched.running,
+    pending: ours?.pendingCount ?? watched.pending,
+    desired: ours?.desiredCount ?? watched.desired,
+    failedTasks: ours?.failedTasks ?? watched.failedTasks,
+    rolledBackTo: rolledBack ? primary?.taskDefinition : watched.rolledBackTo,
+  };
+}
+
+function describeLine(deployment: WatchedDeployment): string {
+  const counts = `${deployment.running}/${deployment.desired} running, ${deployment.pending} pending, ${deployment.failedTasks} failed`;
+  const next =
+    deployment.status !== 'in-progress'
+      ? deployment.status
+      : deployment.desired === 0
+        ? 'waiting for ECS to start the new tasks'
+        : deployment.running < deployment.desired
+          ? 'waiting for new tasks to start and pass health checks'
+          : 'waiting for old tasks to drain';
+  return `${deployment.serviceName} → ${revisionName(deployment.taskDefinitionArn)}: ${counts}; ${next}`;
+}
+
+/** The task definition a rolled-back deployment returned to, from the service revision ECS rolled back to. */
+async function rollbackTaskDefinition(ecs: ECSClient, deployment: ServiceDeployment): Promise<string | undefined> {
+  const revisionArn = deployment.rollback?.serviceRevisionArn;
+  if (!revisionArn) return undefined;
+  const response = await awsCall('DescribeServiceRevisions', revisionArn, () =>
+    ecs.send(new DescribeServiceRevisionsCommand({ serviceRevisionArns: [revisionArn] })),
+  );
+  return response.serviceRevisions?.[0]?.taskDefinition;
+}
+
+/**
+ * Polls every deployment until each has ended (successful, rolled back or failed) or the timeout
+ * passes. Progress lines go out on every poll; new service events as they appear.
+ */
+export async function watchDeployments(
+  ecs: ECSClient,
+  started: StartedDeployment[],
+  options: { clock: Clock; timeoutSeconds: number; progress: Progress },
+): Promise<EndedDeployment[]> {
+  let watched: WatchedDeployment[] = started.map((deployment) => ({
+    ...deployment,
+    status: deployment.unchanged ? 'skipped' : 'in-progress',
+    statusReason: deployment.unchanged ? 'the service already runs this revision' : undefined,
+    running: 0,
+    pending: 0,
+    desired: 0,
+    failedTasks: 0,
+    rolledBackTo: undefined,
+    events: [],
+  }));
+  const seenEvents = new Set<string>();
+  const cluster = started[0]?.cluster ?? '';
+
+  const outcome = await pollUntil({
+    clock: options.clock,
+    timeoutSeconds: options.timeoutSeconds,
+    poll: async () => {
+      const active = watched.filter((deployment) => deployment.status === 'in-progress');
+      const withArn = active.filter((deployment) => deployment.serviceDeploymentArn);
+      const [serviceDeployments, services] = await Promise.all([
+        Promise.all(
+          chunk(withArn, 20).map((batch) =>
+            awsCall('DescribeServiceDeployments', batch.map((d) => d.serviceName).join(', '), () =>
+              ecs.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: batch.map((d) => d.serviceDeploymentArn as string) })),
+            ),
+          ),
+        ),
+        Promise.all(
+          chunk(active, 10).map((batch) =>
+            awsCall('DescribeServices', batch.map((d) => d.serviceName).join(', '), () =>
+              ecs.send(new DescribeServicesCommand({ cluster, services: batch.map((d) => d.serviceName) })),
+            ),
+          ),
+        ),
+      ]);
+      const deploymentByArn = new Map(serviceDeployments.flatMap((r) => r.serviceDeployments ?? []).map((d) => [d.serviceDeploymentArn, d]));
+      const serviceByName = new Map(services.flatMap((r) => r.services ?? []).map((s) => [s.serviceName, s]));
+      let changed = false;
+      const next: WatchedDeployment[] = [];
+      for (const deployment of watched) {
+        if (deployment.status !== 'in-progress') {
+          next.push(deployment);
+          continue;
+        }
+        const service = serviceByName.get(deployment.serviceName);
+        const fresh: string[] = [];
+        for (const event of [...(service?.events ?? [])].reverse()) {
+          if (!event.id || seenEvents.has(event.id) || (event.createdAt && event.createdAt < deployment.startedAt)) continue;
+          seenEvents.add(event.id);
+          fresh.push(event.message ?? '');
+        }
+        const serviceDeployment = deployment.serviceDeploymentArn ? deploymentByArn.get(deployment.serviceDeploymentArn) : undefined;
+        const progress = serviceDeployment
+          ? fromServiceDeployment(serviceDeployment, deployment)
+          : service
+            ? fromServiceDeployments(service, deployment)
+            : deployment;
+        const updated: WatchedDeployment = { ...deployment, ...progress, events: [...deployment.events, ...fresh] };
+        if (updated.status === 'rolled-back' && serviceDeployment && !updated.rolledBackTo) {
+          updated.rolledBackTo = (await rollbackTaskDefinition(ecs, serviceDeployment)) ?? deployment.previousTaskDefinitionArn;
+        }
+        for (const message of fresh) options.progress.line(`event: ${message}`);
+        if (describeLine(updated) !== describeLine(deployment) || fresh.length > 0) changed = true;
+        options.progress.line(describeLine(updated));
+        next.push(updated);
+      }
+      watched = next;
+      return { done: watched.every((deployment) => deployment.status !== 'in-progress'), changed, value: watched };
+    },
+  });
+  return outcome.value.map((deployment) => ({ ...deployment, status: deployment.status === 'in-progress' ? 'timed-out' : deployment.status }));
+}

@@ -1,0 +1,158 @@
+// rollout-with-circuit-breaker, run as a runner runs it, against the emulator.
+
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { root } from '../helpers/run-bundle.ts';
+import { describe as describeService, seedService, startWorld, type World } from '../helpers/world.ts';
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(() => world.stop());
+
+test('healthy image: success, outputs, summary, and the new revision records commit and run', async () => {
+  const seeded = await seedService(world, { service: 'healthy', image: 'web:v1' });
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: seeded.cluster, service: 'healthy', image: 'web:v2' } });
+  expect(run.stdout).not.toContain('Unexpected error');
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.status).toBe('successful');
+  expect(run.outputs['task-definition-arn']).toMatch(/:task-definition\/previews-healthy:2$/);
+  expect(run.outputs['deployment-id']).toMatch(/service-deployment\/previews\/healthy\//);
+  expect(JSON.parse(run.outputs.services ?? '[]')).toEqual([
+    expect.objectContaining({ service: 'healthy', status: 'successful', taskDefinitionArn: run.outputs['task-definition-arn'] }),
+  ]);
+  expect(run.summary).toContain('rollout-with-circuit-breaker: ✅ succeeded');
+  expect(run.summary).toMatch(/\| healthy \| successful \| previews-healthy:2 \|/);
+  const service = await describeService(world, seeded.cluster, 'healthy');
+  expect(service?.taskDefinition).toBe(run.outputs['task-definition-arn']);
+  const registered = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: run.outputs['task-definition-arn'], include: ['TAGS'] }));
+  expect(registered.taskDefinition?.containerDefinitions?.[0]?.image).toBe('web:v2');
+  expect(registered.tags).toEqual(
+    expect.arrayContaining([
+      { key: 'ecs-deploy-actions:commit', value: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678' },
+      { key: 'ecs-deploy-actions:run', value: 'https://github.com/acme/web/actions/runs/4242' },
+    ]),
+  );
+});
+
+test('crashing image: fails with the exit code, the log line, the classification and the revision rolled back to', async () => {
+  const seeded = await seedService(world, { service: 'crashy', image: 'web:v1' });
+  await world.control('/_emulator/behaviours', { image: 'web:crash', kind: 'crash', exitCode: 1, logLines: ['Error: missing DATABASE_URL'] });
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: seeded.cluster, service: 'crashy', image: 'web:crash' } });
+  expect(run.exitCode).toBe(1);
+  expect(run.outputs.status).toBe('rolled-back');
+  expect(run.outputs['failure-reason']).toBe('crash-on-start');
+  expect(run.outputs['rolled-back-to']).toBe(seeded.taskDefinitionArn);
+  expect(run.stdout).toContain('exit code 1');
+  expect(run.stdout).toContain('Error: missing DATABASE_URL');
+  expect(run.stdout).toContain('Classification: crash on start');
+  expect(run.stdout).toContain(`ECS rolled back to ${seeded.family}:1`);
+  expect(run.summary).toContain('crash on start');
+});
+
+test.each([
+  ['unhealthy', 'health-check', 'health check', 'failed container health checks'],
+  ['pull-error', 'image-pull', 'image pull', 'CannotPullContainerError'],
+  ['oom', 'out-of-memory', 'out of memory', 'exit code 137'],
+])('%s image: rolled back and classified as %s', async (kind, reason, label, evidence) => {
+  const seeded = await seedService(world, { service: `svc-${kind}`, image: 'web:v1' });
+  await world.control('/_emulator/behaviours', { image: `web:${kind}`, kind });
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: seeded.cluster, service: `svc-${kind}`, image: `web:${kind}` } });
+  expect(run.exitCode).toBe(1);
+  expect(run.outputs.status).toBe('rolled-back');
+  expect(run.outputs['failure-reason']).toBe(reason);
+  expect(run.outputs['rolled-back-to']).toBe(seeded.taskDefinitionArn);
+  expect(run.stdout).toContain(`Classification: ${label}`);
+  expect(run.stdout).toContain(evidence);
+  expect((await describeService(world, seeded.cluster, `svc-${kind}`))?.taskDefinition).toBe(seeded.taskDefinitionArn);
+});
+
+test('keep-revisions 3 leaves exactly the newest 3 plus any revision a service still runs', async () => {
+  const pinned = await seedService(world, { service: 'pinned', image: 'web:v1', family: 'shared-web' });
+  const rolled = await seedService(world, { service: 'rolled', image: 'web:v1', family: 'shared-web' });
+  // pinned keeps running shared-web:1; rolled moves through revisions 3..7.
+  for (const tag of ['v2', 'v3', 'v4', 'v5']) {
+    const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: rolled.cluster, service: 'rolled', image: `web:${tag}` } });
+    expect(run.exitCode).toBe(0);
+  }
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: { cluster: rolled.cluster, service: 'rolled', image: 'web:v6', 'keep-revisions': '3' },
+  });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout).toMatch(/Deregistered and deleted shared-web:2, shared-web:3, shared-web:4/);
+  const active = await world.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: 'shared-web', status: 'ACTIVE' }));
+  const revisions = (active.taskDefinitionArns ?? []).map((arn) => Number(arn.split(':').pop())).sort((a, b) => a - b);
+  expect(pinned.taskDefinitionArn).toMatch(/shared-web:1$/);
+  expect(revisions).toEqual([1, 5, 6, 7]);
+});
+
+test('a rendered task-definition file, and a service found by its environment tags', async () => {
+  const seeded = await seedService(world, {
+    service: 'tagged',
+    image: 'web:v1',
+    tags: { 'ecs-deploy-actions:environment': 'pr-9', 'ecs-deploy-actions:managed-by': 'ecs-deploy-actions' },
+  });
+  const described = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: seeded.taskDefinitionArn }));
+  const dir = mkdtempSync(join(root, 'build', 'td-'));
+  const file = join(dir, 'task-definition.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...described.taskDefinition,
+      containerDefinitions: described.taskDefinition?.containerDefinitions?.map((c) => ({ ...c, image: 'web:v9' })),
+    }),
+  );
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: { cluster: seeded.cluster, environment: 'pr-9', 'task-definition': file.slice(root.length + 1) },
+  });
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.status).toBe('successful');
+  expect((await describeService(world, seeded.cluster, 'tagged'))?.taskDefinition).toBe(run.outputs['task-definition-arn']);
+});
+
+test('dry run registers nothing and changes no service', async () => {
+  const seeded = await seedService(world, { service: 'dry', image: 'web:v1' });
+  const before = (await world.calls()).length;
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: seeded.cluster, service: 'dry', image: 'web:v2', 'dry-run': 'true' } });
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.status).toBe('skipped');
+  expect(run.stdout).toContain('would deploy dry: previews-dry:1 → new revision of previews-dry');
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+});
+
+test('timeout: fails saying what is pending, leaves the deployment running, and says how to roll back', async () => {
+  const seeded = await seedService(world, { service: 'slow', image: 'web:v1' });
+  await world.control('/_emulator/behaviours', { image: 'web:slow', kind: 'slow-start', startSeconds: 600 });
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: seeded.cluster, service: 'slow', image: 'web:slow', timeout: '2m' } });
+  expect(run.exitCode).toBe(1);
+  expect(run.outputs.status).toBe('timed-out');
+  expect(run.stdout).toContain('Still pending: 2 of 2 tasks');
+  expect(run.stdout).toContain('rollback-to-revision');
+  const service = await describeService(world, seeded.cluster, 'slow');
+  expect(service?.taskDefinition).toBe(run.outputs['task-definition-arn']);
+  expect(service?.deployments?.find((d) => d.status === 'PRIMARY')?.rolloutState).toBe('IN_PROGRESS');
+});
+
+test('one image to 3 services in parallel, one fails: the step fails naming it and reports the others', async () => {
+  await seedService(world, { cluster: 'multi', service: 'web', image: 'app:v1' });
+  await seedService(world, { cluster: 'multi', service: 'api', image: 'app:v1' });
+  await seedService(world, { cluster: 'multi', service: 'worker', image: 'app:v1', command: ['worker'] });
+  await world.control('/_emulator/behaviours', { image: 'app:v2', kind: 'crash', exitCode: 2, command: ['worker'], logLines: ['worker: queue URL missing'] });
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: 'multi', service: 'web,api,worker', image: 'app:v2' } });
+  expect(run.exitCode).toBe(1);
+  expect(run.outputs.status).toBe('rolled-back');
+  expect(run.stdout).toMatch(/::error title=rollout-with-circuit-breaker::Deployment of worker was rolled back: crash on start/);
+  expect(run.stdout).toContain('worker: queue URL missing');
+  const services = JSON.parse(run.outputs.services ?? '[]') as { service: string; status: string; taskDefinitionArn: string }[];
+  expect(services.map((s) => [s.service, s.status])).toEqual([
+    ['web', 'successful'],
+    ['api', 'successful'],
+    ['worker', 'rolled-back'],
+  ]);
+  expect(services[2]?.taskDefinitionArn).toMatch(/multi-worker:2$/);
+  expect(run.summary).toMatch(/\| web \| successful \|/);
+  expect(run.summary).toMatch(/\| worker \| rolled-back \|/);
+});

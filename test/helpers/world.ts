@@ -1,0 +1,145 @@
+// An emulated AWS account for end-to-end tests: the emulator, real SDK clients to arrange state,
+// and the bundles run against it exactly as a runner runs them.
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  type Service,
+} from '@aws-sdk/client-ecs';
+import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { type BundleOptions, type BundleRun, runBundle } from './run-bundle.ts';
+
+export const SUBNETS = ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'];
+export const SECURITY_GROUP = 'sg-0a1b2c3d4e5f60001';
+
+export interface CallRecord {
+  service: string;
+  operation: string;
+  mutating: boolean;
+  parameters: Record<string, unknown>;
+  error?: string;
+}
+
+export interface World {
+  emulator: RunningEmulator;
+  ecs: ECSClient;
+  logs: CloudWatchLogsClient;
+  timeScale: number;
+  control<T = unknown>(path: string, body?: unknown, method?: string): Promise<T>;
+  calls(): Promise<CallRecord[]>;
+  run(action: string, options?: BundleOptions): Promise<BundleRun>;
+  stop(): Promise<void>;
+}
+
+export async function startWorld(options: { timeScale?: number; registry?: boolean } = {}): Promise<World> {
+  const timeScale = options.timeScale ?? 100;
+  const emulator = await startEmulator({ timeScale, registry: options.registry ?? false });
+  const config = { endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } };
+  const ecs = new ECSClient(config);
+  const logs = new CloudWatchLogsClient(config);
+  const control = async <T>(path: string, body?: unknown, method?: string): Promise<T> => {
+    const response = await fetch(`${emulator.endpoint}${path}`, {
+      method: method ?? (body === undefined ? 'GET' : 'POST'),
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return (await response.json()) as T;
+  };
+  return {
+    emulator,
+    ecs,
+    logs,
+    timeScale,
+    control,
+    calls: async () => (await control<{ calls: CallRecord[] }>('/_emulator/calls')).calls,
+    run: (action, bundle = {}) =>
+      runBundle(action, {
+        ...bundle,
+        env: { AWS_ENDPOINT_URL: emulator.endpoint, GITHUB_API_URL: emulator.githubApiUrl, ECS_DEPLOY_ACTIONS_TIME_SCALE: String(timeScale), ...bundle.env },
+      }),
+    stop: async () => {
+      ecs.destroy();
+      logs.destroy();
+      await emulator.stop();
+    },
+  };
+}
+
+/** Emulated seconds pass at timeScale x wall time: wait until the predicate holds. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, wallTimeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + wallTimeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface SeededService {
+  cluster: string;
+  service: string;
+  family: string;
+  taskDefinitionArn: string;
+  logGroup: string;
+}
+
+/** A cluster with a steady Fargate service whose container logs with awslogs. */
+export async function seedService(
+  world: World,
+  options: { cluster?: string; service: string; image: string; desiredCount?: number; tags?: Record<string, string>; family?: string; command?: string[] },
+): Promise<SeededService> {
+  const cluster = options.cluster ?? 'previews';
+  const family = options.family ?? `${cluster}-${options.service}`;
+  const logGroup = `/ecs/${cluster}/${options.service}`;
+  await world.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+  await world.logs.send(new CreateLogGroupCommand({ logGroupName: logGroup })).catch((error: { name?: string }) => {
+    if (error.name !== 'ResourceAlreadyExistsException') throw error;
+  });
+  const registered = await world.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: options.image,
+          ...(options.command ? { command: options.command } : {}),
+          essential: true,
+          portMappings: [{ containerPort: 8080 }],
+          healthCheck: { command: ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1'] },
+          logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': logGroup, 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'ecs' } },
+        },
+      ],
+    }),
+  );
+  const taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn ?? '';
+  await world.ecs.send(
+    new CreateServiceCommand({
+      cluster,
+      serviceName: options.service,
+      taskDefinition: taskDefinitionArn,
+      desiredCount: options.desiredCount ?? 2,
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: SUBNETS, securityGroups: [SECURITY_GROUP] } },
+      tags: Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
+      propagateTags: 'SERVICE',
+    }),
+  );
+  await eventually(async () => {
+    const service = await describe(world, cluster, options.service);
+    return service?.deployments?.length === 1 && service.deployments[0]?.rolloutState === 'COMPLETED';
+  });
+  return { cluster, service: options.service, family, taskDefinitionArn, logGroup };
+}
+
+export async function describe(world: World, cluster: string, service: string): Promise<Service | undefined> {
+  return (await world.ecs.send(new DescribeServicesCommand({ cluster, services: [service], include: ['TAGS'] }))).services?.[0];
+}
