@@ -1,5 +1,6 @@
 // npm run bench: every figure the project tracks, as a table with its target or baseline.
 import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
+import { measureDetection } from './detection.ts';
 
 const { actions, emptyModuleMs } = await measureBundles();
 
@@ -28,3 +29,12 @@ if (over.length > 0) {
   console.log(`over budget: ${over.map(({ action }) => action).join(', ')}`);
   process.exitCode = 1;
 }
+
+const detection = await measureDetection();
+console.log('\nFailure detection (rollout of a crashing image; emulated seconds after ECS marks the deployment failed)');
+console.log('| measure                       | ecs-deploy-actions | official deploy action                    |');
+console.log('|-------------------------------|--------------------|-------------------------------------------|');
+console.log(`| failure seen by a poll        | ${detection.detectSeconds.toFixed(1).padStart(18)} | up to 15 s (waiter polls every 15 s)      |`);
+console.log(`| step exits with the diagnosis | ${detection.exitSeconds.toFixed(1).padStart(18)} | no stopped-task or log diagnosis          |`);
+console.log('target: seen within one poll interval, at most 5 s');
+if (!(detection.detectSeconds <= 5)) process.exitCode = 1;

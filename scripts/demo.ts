@@ -1,44 +1,149 @@
 // npm run demo: the preview-environment story, told with the real bundles against the embedded emulator.
-// Each step runs dist/<action>/index.js exactly as a runner would and reports what it did.
+// Action steps run dist/<action>/index.js exactly as a runner would. Until provision-platform and
+// teardown-env are built, two narrated stand-ins create and remove pr-7's service with the SDK.
+import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeleteServiceCommand,
+  DeleteTaskDefinitionsCommand,
+  DeregisterTaskDefinitionCommand,
+  DescribeServicesCommand,
+  ECSClient,
+  ListTaskDefinitionsCommand,
+  RegisterTaskDefinitionCommand,
+} from '@aws-sdk/client-ecs';
 import { startEmulator } from '../emulator/index.ts';
 import { type BundleRun, runBundle } from '../test/helpers/run-bundle.ts';
 
 const TIME_SCALE = 100;
+const environment = 'pr-7';
+const cluster = 'previews';
+const family = `${cluster}-${environment}`;
+const logGroup = `/ecs/${cluster}/${environment}`;
+const ownership = [
+  { key: 'ecs-deploy-actions:environment', value: environment },
+  { key: 'ecs-deploy-actions:managed-by', value: 'ecs-deploy-actions' },
+];
+
+type Outcome = 'succeeded' | 'failed as expected' | 'refused as expected' | 'not yet implemented' | 'stand-in';
 
 interface Step {
   title: string;
-  action: string;
-  inputs: Record<string, string>;
+  action?: string;
+  inputs?: Record<string, string>;
+  /** What the step should do; anything else makes the demo fail. */
+  expect: Outcome;
+  /** Set up before the step: an image that crashes, for instance. */
+  before?: () => Promise<void>;
+  /** A stand-in for an action not built yet, done with the SDK and narrated. */
+  standIn?: () => Promise<string[]>;
 }
 
-const environment = 'pr-7';
-const network = { subnets: 'subnet-0a1b2c3d4e5f60001,subnet-0a1b2c3d4e5f60002', 'security-groups': 'sg-0a1b2c3d4e5f60001' };
+const emulator = await startEmulator({ timeScale: TIME_SCALE });
+const sdk = { endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'demo' } };
+const ecs = new ECSClient(sdk);
+const logs = new CloudWatchLogsClient(sdk);
+const control = (path: string, body: unknown) => fetch(`${emulator.endpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function provisionStandIn(): Promise<string[]> {
+  await ecs.send(new CreateClusterCommand({ clusterName: cluster, capacityProviders: ['FARGATE', 'FARGATE_SPOT'] }));
+  await logs.send(new CreateLogGroupCommand({ logGroupName: logGroup }));
+  const registered = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family,
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      tags: ownership,
+      containerDefinitions: [
+        {
+          name: 'app',
+          image: 'web:sha-1a2b3c',
+          essential: true,
+          user: '1000',
+          readonlyRootFilesystem: true,
+          linuxParameters: { capabilities: { drop: ['ALL'] } },
+          portMappings: [{ containerPort: 8080 }],
+          healthCheck: { command: ['CMD', '/app/healthcheck'] },
+          logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': logGroup, 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'web' } },
+        },
+      ],
+    }),
+  );
+  await ecs.send(
+    new CreateServiceCommand({
+      cluster,
+      serviceName: environment,
+      taskDefinition: registered.taskDefinition?.taskDefinitionArn,
+      desiredCount: 2,
+      capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroups: ['sg-0a1b2c3d4e5f60001'] },
+      },
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
+      tags: ownership,
+      propagateTags: 'SERVICE',
+    }),
+  );
+  for (;;) {
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: [environment] }))).services?.[0];
+    if (service?.deployments?.length === 1 && service.deployments[0]?.rolloutState === 'COMPLETED') break;
+    await sleep(100);
+  }
+  return [
+    `created cluster ${cluster}, log group ${logGroup}, ${family}:1 (web:sha-1a2b3c) and service ${environment} (2 tasks on Fargate Spot), tagged for ${environment}; steady`,
+  ];
+}
+
+async function teardownStandIn(): Promise<string[]> {
+  await ecs.send(new DeleteServiceCommand({ cluster, service: environment, force: true }));
+  for (;;) {
+    const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: [environment] }))).services?.[0];
+    if (!service || service.status === 'INACTIVE') break;
+    await sleep(100);
+  }
+  const revisions = (await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family }))).taskDefinitionArns ?? [];
+  for (const arn of revisions) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
+  if (revisions.length > 0) await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: revisions }));
+  await logs.send(new DeleteLogGroupCommand({ logGroupName: logGroup }));
+  return [
+    `deleted service ${environment} (drained to INACTIVE), ${revisions.length} revisions of ${family}, and log group ${logGroup}; the cluster is platform-level and stays`,
+  ];
+}
 
 const story: Step[] = [
-  { title: 'PR #7 opened: build and push the image', action: 'build-push-ecr', inputs: { repository: 'web', tags: 'pr-7' } },
+  { title: 'PR #7 opened: build and push the image', action: 'build-push-ecr', inputs: { repository: 'web', tags: 'pr-7' }, expect: 'not yet implemented' },
+  { title: 'PR #7 opened: provision the preview environment (stand-in for provision-platform)', expect: 'stand-in', standIn: provisionStandIn },
   {
-    title: 'PR #7 opened: provision the preview environment',
-    action: 'provision-platform',
-    inputs: {
-      environment,
-      cluster: 'previews',
-      'host-pattern': '{env}.preview.example.com',
-      image: 'nginx:1.27',
-      'certificate-arn': 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000007',
-      'load-balancer-subnets': network.subnets,
-      ...network,
+    title: 'Push to PR #7: roll out the new image',
+    action: 'rollout-with-circuit-breaker',
+    inputs: { cluster, environment, image: 'web:sha-4d5e6f', 'keep-revisions': '5' },
+    expect: 'succeeded',
+  },
+  {
+    title: 'A bad push: the app crashes on start',
+    action: 'rollout-with-circuit-breaker',
+    inputs: { cluster, environment, image: 'web:sha-bad000' },
+    expect: 'failed as expected',
+    before: async () => {
+      await control('/_emulator/behaviours', { image: 'web:sha-bad000', kind: 'crash', exitCode: 1, logLines: ['booting web', 'Error: missing DATABASE_URL'] });
     },
   },
-  { title: 'Push to PR #7: roll out the new image', action: 'rollout-with-circuit-breaker', inputs: { cluster: 'previews', environment, image: 'nginx:1.28' } },
   {
     title: 'A typo in the workflow: timeout "10 minutes"',
     action: 'rollout-with-circuit-breaker',
-    inputs: { cluster: 'previews', environment, image: 'nginx:1.28', timeout: '10 minutes' },
+    inputs: { cluster, environment, image: 'web:sha-4d5e6f', timeout: '10 minutes' },
+    expect: 'refused as expected',
   },
-  { title: 'Night: put previews to sleep', action: 'scale-schedule', inputs: { mode: 'sleep', cluster: 'previews', environments: 'pr-*' } },
-  { title: 'Morning: wake them', action: 'scale-schedule', inputs: { mode: 'wake', cluster: 'previews', environments: 'pr-*' } },
-  { title: 'Manual rollback to the previous revision', action: 'rollback-to-revision', inputs: { cluster: 'previews', environment, to: 'previous' } },
-  { title: 'PR #7 closed: tear the environment down', action: 'teardown-env', inputs: { cluster: 'previews', environment } },
+  { title: 'Night: put previews to sleep', action: 'scale-schedule', inputs: { mode: 'sleep', cluster, environments: 'pr-*' }, expect: 'not yet implemented' },
+  { title: 'Morning: wake them', action: 'scale-schedule', inputs: { mode: 'wake', cluster, environments: 'pr-*' }, expect: 'not yet implemented' },
+  { title: 'Manual rollback to the previous revision', action: 'rollback-to-revision', inputs: { cluster, environment, to: 'previous' }, expect: 'succeeded' },
+  { title: 'PR #7 closed: tear the environment down', action: 'teardown-env', inputs: { cluster, environment }, expect: 'not yet implemented' },
+  { title: 'PR #7 closed: remove what is left (stand-in for teardown-env)', expect: 'stand-in', standIn: teardownStandIn },
 ];
 
 /** The step's log as a person reads it in the Actions UI: commands decoded, groups shown as headings. */
@@ -54,48 +159,73 @@ function readableLog(run: BundleRun): string[] {
     });
 }
 
-async function emulatedSeconds(endpoint: string): Promise<number> {
-  const clock = (await (await fetch(`${endpoint}/_emulator/clock`)).json()) as { epochMs: number };
+function outcomeOf(run: BundleRun): Outcome | 'failed' {
+  if (run.exitCode === 0) return 'succeeded';
+  if (run.stdout.includes('is not yet implemented')) return 'not yet implemented';
+  if (/::error[^:]*::Input "/.test(run.stdout)) return 'refused as expected';
+  if (run.exitCode === 1 && !run.stdout.includes('Unexpected error') && /Deployment of .* was rolled back/.test(run.stdout)) return 'failed as expected';
+  return 'failed';
+}
+
+async function emulatedSeconds(): Promise<number> {
+  const clock = (await (await fetch(`${emulator.endpoint}/_emulator/clock`)).json()) as { epochMs: number };
   return clock.epochMs / 1000;
 }
 
-const emulator = await startEmulator({ timeScale: TIME_SCALE });
 const rows: string[][] = [];
-let unexpected = 0;
+let surprises = 0;
 try {
   console.log(`Emulator at ${emulator.endpoint} (time-scale ${TIME_SCALE}); registry: ${emulator.registry ? emulator.registry.host : 'not installed'}\n`);
   for (const [index, step] of story.entries()) {
-    console.log(`── ${index + 1}. ${step.title} (${step.action})`);
-    const emulatedBefore = await emulatedSeconds(emulator.endpoint);
+    console.log(`── ${index + 1}. ${step.title}${step.action ? ` (${step.action})` : ''}`);
+    await step.before?.();
+    const emulatedBefore = await emulatedSeconds();
     const wallBefore = Date.now();
-    const run = await runBundle(step.action, { inputs: step.inputs, env: { AWS_ENDPOINT_URL: emulator.endpoint, GITHUB_API_URL: emulator.githubApiUrl } });
+    let outcome: Outcome | 'failed' = 'stand-in';
+    if (step.standIn) {
+      for (const line of await step.standIn()) console.log(`   ${line}`);
+    } else if (step.action) {
+      const run = await runBundle(step.action, {
+        inputs: step.inputs,
+        env: { AWS_ENDPOINT_URL: emulator.endpoint, GITHUB_API_URL: emulator.githubApiUrl, ECS_DEPLOY_ACTIONS_TIME_SCALE: String(TIME_SCALE) },
+      });
+      for (const line of readableLog(run)) console.log(`   ${line.replace(/\n/g, '\n   ')}`);
+      outcome = outcomeOf(run);
+    }
     const wall = (Date.now() - wallBefore) / 1000;
-    const emulated = (await emulatedSeconds(emulator.endpoint)) - emulatedBefore;
-    for (const line of readableLog(run)) console.log(`   ${line.replace(/\n/g, '\n   ')}`);
-    const notBuilt = run.stdout.includes('is not yet implemented');
-    const outcome = run.exitCode === 0 ? 'succeeded' : notBuilt ? 'not yet implemented' : 'failed';
-    if (run.stdout.includes('Unexpected error') || (run.exitCode !== 0 && run.exitCode !== 1)) unexpected++;
-    console.log(`   → ${outcome} (exit ${run.exitCode})\n`);
-    rows.push([`${index + 1}. ${step.title}`, step.action, outcome, `${emulated.toFixed(0)}s`, `${wall.toFixed(1)}s`]);
+    const emulated = (await emulatedSeconds()) - emulatedBefore;
+    if (outcome !== step.expect) surprises++;
+    console.log(`   → ${outcome}${outcome === step.expect ? '' : ` (expected: ${step.expect})`}\n`);
+    rows.push([`${index + 1}. ${step.title}`, step.action ?? 'SDK stand-in', outcome, `${emulated.toFixed(0)}s`, `${wall.toFixed(1)}s`]);
   }
-  const state = JSON.stringify(await (await fetch(`${emulator.endpoint}/_emulator/state`)).json());
-  const leftovers = (
-    state.match(new RegExp(`"ecs-deploy-actions:environment","value":"${environment}"|"ecs-deploy-actions:environment":"${environment}"`, 'g')) ?? []
-  ).length;
 
-  const headers = ['step', 'action', 'outcome', 'emulated AWS time', 'wall time'];
+  type Tagged = { status: string; tags?: { key: string; value: string }[] };
+  const state = (await (await fetch(`${emulator.endpoint}/_emulator/state`)).json()) as {
+    services: { ecs: { services: Tagged[]; taskDefinitions: Tagged[] } };
+  };
+  const ours = (resource: Tagged) => resource.tags?.some((tag) => tag.key === 'ecs-deploy-actions:environment' && tag.value === environment);
+  const leftovers =
+    state.services.ecs.services.filter((service) => service.status !== 'INACTIVE' && ours(service)).length +
+    state.services.ecs.taskDefinitions.filter((revision) => revision.status !== 'DELETE_IN_PROGRESS' && ours(revision)).length;
+
+  const headers = ['step', 'by', 'outcome', 'emulated AWS time', 'wall time'];
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: string[]) => `| ${cells.map((text, column) => text.padEnd(widths[column] ?? 0)).join(' | ')} |`;
   console.log(line(headers));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
-  console.log(`\nResources tagged for ${environment} left in the emulator: ${leftovers}`);
-  const built = rows.filter((row) => row[2] !== 'not yet implemented').length;
+  console.log(`\nServices and task definitions tagged for ${environment} left in the emulator: ${leftovers}`);
+  const pending = rows.filter((row) => row[2] === 'not yet implemented').length;
   console.log(
-    `${built} of ${rows.length} steps ran to their own outcome; the others validated their inputs, looked up their cluster or repository, ` +
-      'and stopped at "not yet implemented" because those actions are still being built.',
+    `Every step did what it should. ${pending} steps use actions still being built: they validated their inputs, looked up their ` +
+      'cluster or repository, and said so; provisioning and the final clean-up were done by narrated SDK stand-ins.',
   );
-  if (leftovers > 0 || unexpected > 0) process.exitCode = 1;
+  if (leftovers > 0 || surprises > 0) {
+    console.log(`${surprises} step(s) did not do what they should.`);
+    process.exitCode = 1;
+  }
 } finally {
+  ecs.destroy();
+  logs.destroy();
   await emulator.stop();
 }

@@ -2,13 +2,14 @@
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import type { StartedDeployment } from '../ecs/deploy.ts';
 import { hardeningFindings } from '../ecs/hardening.ts';
+import { runOneOff } from '../ecs/one-off.ts';
 import { pruneRevisions } from '../ecs/prune.ts';
 import { planRevisions, registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
-import { revisionName } from '../ecs/task-definition.ts';
+import { revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
-import { ActionError, InputError, type InputProblem } from '../errors.ts';
+import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
 import {
   boolean,
   choice,
@@ -19,6 +20,7 @@ import {
   integer,
   list,
   optional,
+  type Parser,
   readInputs,
   required,
   text,
@@ -40,8 +42,34 @@ export const rolloutInputs = {
   'keep-revisions': optional(integer({ min: 1, max: 1000 })),
   hardening: withDefault('warn', choice(['off', 'warn', 'fail'] as const)),
   'dry-run': withDefault('false', boolean()),
-  'run-before': optional(text({ maxLength: 8192 })),
+  'run-before': optional(command()),
 };
+
+/**
+ * A command for the one-off task: a JSON array (["npm", "run", "migrate"]) or words split on spaces,
+ * with '…' or "…" grouping. It runs without a shell, so distroless images work too.
+ */
+function command(): Parser<string[]> {
+  return (raw, { input }) => {
+    if (raw.startsWith('[')) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        throw inputError(input, 'starts with [ but is not a JSON array.', 'write ["npm", "run", "migrate"], or the plain command npm run migrate.');
+      }
+      if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((word) => typeof word === 'string')) {
+        throw inputError(input, 'must be a non-empty JSON array of strings.', 'write ["npm", "run", "migrate"].');
+      }
+      return parsed;
+    }
+    const words = [...raw.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((match) => match[1] ?? match[2] ?? match[3] ?? '');
+    if ((raw.match(/"/g)?.length ?? 0) % 2 !== 0 || (raw.match(/'/g)?.length ?? 0) % 2 !== 0) {
+      throw inputError(input, 'has an unclosed quote.', 'close the quote, or write the command as a JSON array.');
+    }
+    return words;
+  };
+}
 
 export function readRolloutConfig() {
   const config = readInputs(rolloutInputs);
@@ -67,6 +95,13 @@ export function readRolloutConfig() {
       fix: 'give image or task-definition, or set force-new-deployment: true to restart on the current revision.',
     });
   }
+  if (config.runBefore && !config.wait) {
+    problems.push({
+      input: 'run-before',
+      problem: 'needs wait: true (the rollout waits for the one-off task first).',
+      fix: 'remove run-before or set wait: true.',
+    });
+  }
   if (config.container && !config.image) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
@@ -86,9 +121,6 @@ export interface RolloutResult {
 /** Registers the revision, rolls every service to it and follows the deployments. */
 export async function rollout(config: RolloutConfig, context: EngineContext & { region: string }): Promise<RolloutResult> {
   const { ecs, progress } = context;
-  if (config.runBefore)
-    throw new ActionError('Input "run-before" is not available yet in this version.', 'remove run-before and run the command as its own step for now.');
-
   progress.phase('Finding the services');
   const services = config.service
     ? await requireServices(ecs, config.cluster, config.service)
@@ -123,6 +155,32 @@ export async function rollout(config: RolloutConfig, context: EngineContext & { 
     for (const service of revision.services) targets.push({ service, taskDefinitionArn, containers: revision.containers });
   }
   const taskDefinitionArn = targets[0]?.taskDefinitionArn;
+
+  const first = targets[0];
+  if (config.runBefore && first) {
+    progress.phase('Running the run-before command');
+    const container = targetContainer(first.containers, config.container);
+    const result = await runOneOff(context, {
+      cluster: config.cluster,
+      taskDefinitionArn: first.taskDefinitionArn,
+      service: first.service,
+      container,
+      command: config.runBefore,
+      timeoutSeconds: config.timeout,
+    });
+    if (result.exitCode !== 0) {
+      const why = result.exitCode === undefined ? (result.task.stoppedReason ?? 'it did not start') : `exit code ${result.exitCode}`;
+      const tail = result.logLines
+        .slice(-20)
+        .map((line) => `  | ${line}`)
+        .join('\n');
+      throw new ActionError(
+        `The run-before command failed (${why}); no service was changed.${tail ? `\nIts last log lines:\n${tail}` : ''}`,
+        'fix the command or what it needs (its log is above), then run the rollout again.',
+      );
+    }
+    progress.line('run-before: exited 0');
+  }
 
   const { started, results } = await deploy(context, {
     cluster: config.cluster,

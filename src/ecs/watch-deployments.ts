@@ -87,8 +87,8 @@ function describeLine(deployment: WatchedDeployment): string {
       : deployment.desired === 0
         ? 'waiting for ECS to start the new tasks'
         : deployment.running < deployment.desired
-          ? 'waiting for new tasks to start and pass health checks'
-          : 'waiting for old tasks to drain';
+          ? 'waiting for new tasks to start'
+          : 'new tasks running; waiting for health checks and for old tasks to drain';
   return `${deployment.serviceName} → ${revisionName(deployment.taskDefinitionArn)}: ${counts}; ${next}`;
 }
 

@@ -156,3 +156,38 @@ test('one image to 3 services in parallel, one fails: the step fails naming it a
   expect(run.summary).toMatch(/\| web \| successful \|/);
   expect(run.summary).toMatch(/\| worker \| rolled-back \|/);
 });
+
+test('run-before exits 1: the step fails showing its log, and the service stays on its old revision', async () => {
+  const seeded = await seedService(world, { service: 'migrating', image: 'web:v1' });
+  await world.control('/_emulator/behaviours', {
+    image: 'web:v2',
+    kind: 'exit',
+    exitCode: 1,
+    command: ['npm', 'run', 'migrate'],
+    logLines: ['migrating 0042_add_orders', 'error: relation "orders" already exists'],
+  });
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: { cluster: seeded.cluster, service: 'migrating', image: 'web:v2', 'run-before': 'npm run migrate' },
+  });
+  expect(run.exitCode).toBe(1);
+  expect(run.stdout).toContain('run-before | error: relation "orders" already exists');
+  expect(run.stdout).toContain('The run-before command failed (exit code 1); no service was changed.');
+  expect((await describeService(world, seeded.cluster, 'migrating'))?.taskDefinition).toBe(seeded.taskDefinitionArn);
+});
+
+test('run-before exits 0: its log is streamed and the rollout goes on', async () => {
+  const seeded = await seedService(world, { service: 'migrated', image: 'web:v1' });
+  await world.control('/_emulator/behaviours', {
+    image: 'web:v3',
+    kind: 'exit',
+    exitCode: 0,
+    command: ['./migrate', '--all'],
+    logLines: ['applied 3 migrations'],
+  });
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: { cluster: seeded.cluster, service: 'migrated', image: 'web:v3', 'run-before': '["./migrate", "--all"]' },
+  });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout).toContain('run-before | applied 3 migrations');
+  expect((await describeService(world, seeded.cluster, 'migrated'))?.taskDefinition).toBe(run.outputs['task-definition-arn']);
+});

@@ -1,7 +1,7 @@
 // Exact request shapes and error handling of the shared AWS layer (nock at the real AWS hostname).
 
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { findCluster, requireCluster } from '../../src/ecs/cluster.ts';
@@ -14,7 +14,13 @@ beforeAll(() => {
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'secret';
   delete process.env.AWS_ENDPOINT_URL;
+  if (!nock.isActive()) nock.activate();
   nock.disableNetConnect();
+});
+// nock patches Node's http for the whole jest worker: undo it so later test files reach their emulators.
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
 });
 afterEach(() => {
   expect(nock.pendingMocks()).toEqual([]);

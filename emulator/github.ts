@@ -1,0 +1,546 @@
+// The subset of GitHub's REST API the actions use (issue comments, deployments, deployment statuses,
+// pulls), with the JSON shapes and status codes GitHub serves, mounted at /github (GITHUB_API_URL).
+// Pull requests exist only when a test creates them through POST /_emulator/github/pulls.
+import { createHash } from 'node:crypto';
+import type { EmulatorContext, GithubRequest, GithubResponse } from './core/types.ts';
+
+const WEB = 'https://github.com';
+const DOCS = 'https://docs.github.com/rest';
+const DEPLOYMENT_STATES = ['error', 'failure', 'inactive', 'in_progress', 'queued', 'pending', 'success'];
+// GITHUB_TOKEN acts as the github-actions app's bot user.
+const BOT = {
+  login: 'github-actions[bot]',
+  id: 41898282,
+  node_id: 'MDM6Qm90NDE4OTgyODI=',
+  avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+  html_url: 'https://github.com/apps/github-actions',
+  type: 'Bot',
+  site_admin: false,
+};
+
+interface Comment {
+  id: number;
+  owner: string;
+  repo: string;
+  issue: number;
+  body: string;
+  created: number;
+  updated: number;
+}
+interface Deployment {
+  id: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  ref: string;
+  task: string;
+  payload: unknown;
+  environment: string;
+  originalEnvironment: string;
+  description: string | null;
+  transient: boolean;
+  production: boolean;
+  created: number;
+  updated: number;
+}
+interface DeploymentStatus {
+  id: number;
+  deploymentId: number;
+  state: string;
+  description: string;
+  environment: string;
+  environmentUrl: string;
+  logUrl: string;
+  created: number;
+}
+interface Pull {
+  owner: string;
+  repo: string;
+  number: number;
+  id: number;
+  state: 'open' | 'closed';
+  merged: boolean;
+  title: string;
+  headSha: string;
+  headRef: string;
+  baseRef: string;
+  created: number;
+  updated: number;
+  closed: number | null;
+}
+
+type Handler = (req: GithubRequest, params: string[], base: string) => GithubResponse;
+interface Route {
+  method: string;
+  pattern: RegExp;
+  /** GitHub's operation id, used in the call log. */
+  operation: string;
+  mutating: boolean;
+  handler: Handler;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const nodeId = (prefix: string, id: number) => `${prefix}_kwDO${Buffer.from(String(id)).toString('base64').replace(/=+$/, '')}`;
+const notFound = (): GithubResponse => ({ status: 404, body: { message: 'Not Found', documentation_url: DOCS, status: '404' } });
+const invalid = (resource: string, field: string, code: string, message?: string): GithubResponse => ({
+  status: 422,
+  body: { message: 'Validation Failed', errors: [{ resource, code, field, ...(message ? { message } : {}) }], documentation_url: DOCS, status: '422' },
+});
+const obj = (b: unknown): Record<string, unknown> => (b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {});
+
+export function createGithubApi(ctx: EmulatorContext) {
+  let comments = new Map<number, Comment>();
+  let deployments = new Map<number, Deployment>();
+  let statuses: DeploymentStatus[] = [];
+  let pulls = new Map<string, Pull>();
+  let nextId = 1_000_000_001;
+
+  const pullKey = (o: string, r: string, n: number) => `${o}/${r}#${n}`;
+
+  /** Page `items` as GitHub does: per_page (default 30, max 100), page, and a Link header. */
+  function paginate<T>(req: GithubRequest, base: string, items: T[]): { page: T[]; headers: Record<string, string> } {
+    const perPage = Math.min(100, Math.max(1, Number(req.query.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(req.query.get('page') ?? 1) || 1);
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    const link = (p: number, rel: string) => {
+      const q = new URLSearchParams(req.query);
+      q.set('per_page', String(perPage));
+      q.set('page', String(p));
+      return `<${base}${req.path}?${q}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (page > 1) links.push(link(page - 1, 'prev'));
+    if (page < last) links.push(link(page + 1, 'next'), link(last, 'last'));
+    if (page > 1) links.push(link(1, 'first'));
+    return { page: items.slice((page - 1) * perPage, page * perPage), headers: links.length > 0 ? { link: links.join(', ') } : {} };
+  }
+
+  function commentView(c: Comment, base: string) {
+    const pr = pulls.has(pullKey(c.owner, c.repo, c.issue));
+    return {
+      url: `${base}/repos/${c.owner}/${c.repo}/issues/comments/${c.id}`,
+      html_url: `${WEB}/${c.owner}/${c.repo}/${pr ? 'pull' : 'issues'}/${c.issue}#issuecomment-${c.id}`,
+      issue_url: `${base}/repos/${c.owner}/${c.repo}/issues/${c.issue}`,
+      id: c.id,
+      node_id: nodeId('IC', c.id),
+      user: BOT,
+      created_at: iso(c.created),
+      updated_at: iso(c.updated),
+      author_association: 'NONE',
+      body: c.body,
+    };
+  }
+
+  function deploymentView(d: Deployment, base: string) {
+    const url = `${base}/repos/${d.owner}/${d.repo}/deployments/${d.id}`;
+    return {
+      url,
+      id: d.id,
+      node_id: nodeId('DE', d.id),
+      sha: d.sha,
+      ref: d.ref,
+      task: d.task,
+      payload: d.payload,
+      original_environment: d.originalEnvironment,
+      environment: d.environment,
+      description: d.description,
+      creator: BOT,
+      created_at: iso(d.created),
+      updated_at: iso(d.updated),
+      statuses_url: `${url}/statuses`,
+      repository_url: `${base}/repos/${d.owner}/${d.repo}`,
+      transient_environment: d.transient,
+      production_environment: d.production,
+    };
+  }
+
+  function statusView(s: DeploymentStatus, base: string) {
+    const d = deployments.get(s.deploymentId) as Deployment;
+    const deploymentUrl = `${base}/repos/${d.owner}/${d.repo}/deployments/${d.id}`;
+    return {
+      url: `${deploymentUrl}/statuses/${s.id}`,
+      id: s.id,
+      node_id: nodeId('DES', s.id),
+      state: s.state,
+      creator: BOT,
+      description: s.description,
+      environment: s.environment,
+      target_url: s.logUrl,
+      created_at: iso(s.created),
+      updated_at: iso(s.created),
+      deployment_url: deploymentUrl,
+      repository_url: `${base}/repos/${d.owner}/${d.repo}`,
+      environment_url: s.environmentUrl,
+      log_url: s.logUrl,
+    };
+  }
+
+  function pullView(p: Pull, base: string) {
+    const repoUrl = `${base}/repos/${p.owner}/${p.repo}`;
+    return {
+      url: `${repoUrl}/pulls/${p.number}`,
+      id: p.id,
+      node_id: nodeId('PR', p.id),
+      html_url: `${WEB}/${p.owner}/${p.repo}/pull/${p.number}`,
+      number: p.number,
+      state: p.state,
+      locked: false,
+      title: p.title,
+      user: BOT,
+      body: null,
+      created_at: iso(p.created),
+      updated_at: iso(p.updated),
+      closed_at: p.closed === null ? null : iso(p.closed),
+      merged_at: p.merged && p.closed !== null ? iso(p.closed) : null,
+      draft: false,
+      merged: p.merged,
+      head: { label: `${p.owner}:${p.headRef}`, ref: p.headRef, sha: p.headSha },
+      base: { label: `${p.owner}:${p.baseRef}`, ref: p.baseRef },
+      comments_url: `${repoUrl}/issues/${p.number}/comments`,
+    };
+  }
+
+  function findComment(o: string, r: string, id: string): Comment | undefined {
+    const c = comments.get(Number(id));
+    return c && c.owner === o && c.repo === r ? c : undefined;
+  }
+  function findDeployment(o: string, r: string, id: string): Deployment | undefined {
+    const d = deployments.get(Number(id));
+    return d && d.owner === o && d.repo === r ? d : undefined;
+  }
+
+  /** A ref resolves to a commit: a full SHA is itself, a PR head branch is its head SHA, others get a stable fake SHA. */
+  function resolveRef(o: string, r: string, ref: string): string {
+    if (/^[0-9a-f]{40}$/.test(ref)) return ref;
+    for (const p of pulls.values()) if (p.owner === o && p.repo === r && p.headRef === ref.replace(/^refs\/heads\//, '')) return p.headSha;
+    return createHash('sha1').update(`${o}/${r}:${ref}`).digest('hex');
+  }
+
+  const R = '/repos/([^/]+)/([^/]+)';
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/issues/(\\d+)/comments$`),
+      operation: 'issues/list-comments',
+      mutating: false,
+      handler(req, [o, r, n], base) {
+        const since = req.query.get('since');
+        const list = [...comments.values()].filter((c) => c.owner === o && c.repo === r && c.issue === Number(n) && (!since || c.updated >= Date.parse(since)));
+        const { page, headers } = paginate(req, base, list);
+        return { status: 200, body: page.map((c) => commentView(c, base)), headers };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${R}/issues/(\\d+)/comments$`),
+      operation: 'issues/create-comment',
+      mutating: true,
+      handler(req, [o, r, n], base) {
+        const body = obj(req.body).body;
+        if (typeof body !== 'string') return invalid('IssueComment', 'body', 'missing_field');
+        const now = ctx.clock.now();
+        const c: Comment = { id: nextId++, owner: o as string, repo: r as string, issue: Number(n), body, created: now, updated: now };
+        comments.set(c.id, c);
+        const view = commentView(c, base);
+        return { status: 201, body: view, headers: { location: view.url } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/issues/comments/(\\d+)$`),
+      operation: 'issues/get-comment',
+      mutating: false,
+      handler(_req, [o, r, id], base) {
+        const c = findComment(o as string, r as string, id as string);
+        return c ? { status: 200, body: commentView(c, base) } : notFound();
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^${R}/issues/comments/(\\d+)$`),
+      operation: 'issues/update-comment',
+      mutating: true,
+      handler(req, [o, r, id], base) {
+        const c = findComment(o as string, r as string, id as string);
+        if (!c) return notFound();
+        const body = obj(req.body).body;
+        if (typeof body !== 'string') return invalid('IssueComment', 'body', 'missing_field');
+        c.body = body;
+        c.updated = ctx.clock.now();
+        return { status: 200, body: commentView(c, base) };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^${R}/issues/comments/(\\d+)$`),
+      operation: 'issues/delete-comment',
+      mutating: true,
+      handler(_req, [o, r, id]) {
+        const c = findComment(o as string, r as string, id as string);
+        if (!c) return notFound();
+        comments.delete(c.id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${R}/deployments$`),
+      operation: 'repos/create-deployment',
+      mutating: true,
+      handler(req, [o, r], base) {
+        const b = obj(req.body);
+        if (typeof b.ref !== 'string' || b.ref === '') return invalid('Deployment', 'ref', 'missing_field');
+        const environment = typeof b.environment === 'string' ? b.environment : 'production';
+        const now = ctx.clock.now();
+        const d: Deployment = {
+          id: nextId++,
+          owner: o as string,
+          repo: r as string,
+          sha: resolveRef(o as string, r as string, b.ref),
+          ref: b.ref,
+          task: typeof b.task === 'string' ? b.task : 'deploy',
+          // GitHub stores a string payload as given and an object as an object.
+          payload: b.payload ?? {},
+          environment,
+          originalEnvironment: environment,
+          description: typeof b.description === 'string' ? b.description : null,
+          transient: b.transient_environment === true,
+          production: typeof b.production_environment === 'boolean' ? b.production_environment : environment === 'production',
+          created: now,
+          updated: now,
+        };
+        deployments.set(d.id, d);
+        return { status: 201, body: deploymentView(d, base) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/deployments$`),
+      operation: 'repos/list-deployments',
+      mutating: false,
+      handler(req, [o, r], base) {
+        const f = (k: string) => req.query.get(k);
+        const list = [...deployments.values()]
+          .filter(
+            (d) =>
+              d.owner === o &&
+              d.repo === r &&
+              (!f('environment') || d.environment === f('environment')) &&
+              (!f('ref') || d.ref === f('ref')) &&
+              (!f('sha') || d.sha === f('sha')) &&
+              (!f('task') || d.task === f('task')),
+          )
+          .reverse();
+        const { page, headers } = paginate(req, base, list);
+        return { status: 200, body: page.map((d) => deploymentView(d, base)), headers };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/deployments/(\\d+)$`),
+      operation: 'repos/get-deployment',
+      mutating: false,
+      handler(_req, [o, r, id], base) {
+        const d = findDeployment(o as string, r as string, id as string);
+        return d ? { status: 200, body: deploymentView(d, base) } : notFound();
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^${R}/deployments/(\\d+)$`),
+      operation: 'repos/delete-deployment',
+      mutating: true,
+      handler(_req, [o, r, id]) {
+        const d = findDeployment(o as string, r as string, id as string);
+        if (!d) return notFound();
+        const latest = statuses.filter((s) => s.deploymentId === d.id).at(-1);
+        const others = [...deployments.values()].filter((x) => x.id !== d.id && x.owner === d.owner && x.repo === d.repo && x.environment === d.environment);
+        if (latest?.state !== 'inactive' && others.length > 0) {
+          return {
+            status: 422,
+            body: {
+              message: 'We cannot delete an active deployment unless it is the only deployment in a given environment.',
+              documentation_url: DOCS,
+              status: '422',
+            },
+          };
+        }
+        deployments.delete(d.id);
+        statuses = statuses.filter((s) => s.deploymentId !== d.id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${R}/deployments/(\\d+)/statuses$`),
+      operation: 'repos/create-deployment-status',
+      mutating: true,
+      handler(req, [o, r, id], base) {
+        const d = findDeployment(o as string, r as string, id as string);
+        if (!d) return notFound();
+        const b = obj(req.body);
+        if (typeof b.state !== 'string') return invalid('DeploymentStatus', 'state', 'missing_field');
+        if (!DEPLOYMENT_STATES.includes(b.state)) return invalid('DeploymentStatus', 'state', 'custom', 'state is not included in the list');
+        const now = ctx.clock.now();
+        if (typeof b.environment === 'string' && b.environment !== '') {
+          d.environment = b.environment;
+          d.updated = now;
+        }
+        const s: DeploymentStatus = {
+          id: nextId++,
+          deploymentId: d.id,
+          state: b.state,
+          description: typeof b.description === 'string' ? b.description : '',
+          environment: d.environment,
+          environmentUrl: typeof b.environment_url === 'string' ? b.environment_url : '',
+          logUrl: typeof b.log_url === 'string' ? b.log_url : typeof b.target_url === 'string' ? b.target_url : '',
+          created: now,
+        };
+        statuses.push(s);
+        // auto_inactive (default true): a success marks earlier successful deployments to the same
+        // non-transient, non-production environment inactive.
+        if (s.state === 'success' && b.auto_inactive !== false) {
+          for (const other of deployments.values()) {
+            if (other.id === d.id || other.owner !== d.owner || other.repo !== d.repo || other.environment !== d.environment) continue;
+            if (other.transient || other.production) continue;
+            const last = statuses.filter((x) => x.deploymentId === other.id).at(-1);
+            if (last?.state !== 'success') continue;
+            statuses.push({ ...last, id: nextId++, state: 'inactive', description: '', created: now });
+          }
+        }
+        return { status: 201, body: statusView(s, base) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/deployments/(\\d+)/statuses$`),
+      operation: 'repos/list-deployment-statuses',
+      mutating: false,
+      handler(req, [o, r, id], base) {
+        const d = findDeployment(o as string, r as string, id as string);
+        if (!d) return notFound();
+        const list = statuses.filter((s) => s.deploymentId === d.id).reverse();
+        const { page, headers } = paginate(req, base, list);
+        return { status: 200, body: page.map((s) => statusView(s, base)), headers };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/deployments/(\\d+)/statuses/(\\d+)$`),
+      operation: 'repos/get-deployment-status',
+      mutating: false,
+      handler(_req, [o, r, id, sid], base) {
+        const d = findDeployment(o as string, r as string, id as string);
+        const s = d ? statuses.find((x) => x.deploymentId === d.id && x.id === Number(sid)) : undefined;
+        return s ? { status: 200, body: statusView(s, base) } : notFound();
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/pulls/(\\d+)$`),
+      operation: 'pulls/get',
+      mutating: false,
+      handler(_req, [o, r, n], base) {
+        const p = pulls.get(pullKey(o as string, r as string, Number(n)));
+        return p ? { status: 200, body: pullView(p, base) } : notFound();
+      },
+    },
+  ];
+
+  function baseUrl(req: GithubRequest): string {
+    const host = req.headers.host;
+    return `http://${typeof host === 'string' ? host : '127.0.0.1'}/github`;
+  }
+
+  return {
+    async handleApi(req: GithubRequest): Promise<GithubResponse> {
+      const path = req.path.replace(/\/+$/, '') || '/';
+      let matched: { route: Route; params: string[] } | undefined;
+      for (const route of routes) {
+        if (route.method !== req.method) continue;
+        const m = route.pattern.exec(path);
+        if (m) {
+          matched = { route, params: m.slice(1).map(decodeURIComponent) };
+          break;
+        }
+      }
+      // Writes need a token (GITHUB_TOKEN); any value is accepted, as signatures are for AWS.
+      const anonymousWrite = matched?.route.mutating && !req.headers.authorization;
+      const out = anonymousWrite
+        ? { status: 401, body: { message: 'Requires authentication', documentation_url: DOCS, status: '401' } }
+        : matched
+          ? matched.route.handler({ ...req, path }, matched.params, baseUrl(req))
+          : notFound();
+      ctx.recordCall({
+        time: ctx.clock.now(),
+        service: 'github',
+        operation: matched?.route.operation ?? `${req.method} ${path}`,
+        mutating: matched?.route.mutating ?? req.method !== 'GET',
+        parameters: { path, query: Object.fromEntries(req.query), body: req.body },
+        ...(out.status >= 400 ? { error: String(out.status) } : {}),
+      });
+      return out;
+    },
+
+    /** POST /pulls {owner, repo, number, state?, headSha?, headRef?, baseRef?, title?, merged?}: create or update a pull request. */
+    async handleControl(req: GithubRequest): Promise<GithubResponse> {
+      if (req.method !== 'POST' || req.path !== '/pulls')
+        return { status: 404, body: { error: `no control endpoint ${req.method} /_emulator/github${req.path}` } };
+      const b = obj(req.body);
+      const number = Number(b.number);
+      if (typeof b.owner !== 'string' || typeof b.repo !== 'string' || !Number.isInteger(number) || number < 1) {
+        return { status: 400, body: { error: 'owner, repo (strings) and number (positive integer) are required' } };
+      }
+      if (b.state !== undefined && b.state !== 'open' && b.state !== 'closed') return { status: 400, body: { error: 'state must be open or closed' } };
+      const k = pullKey(b.owner, b.repo, number);
+      const now = ctx.clock.now();
+      const existing = pulls.get(k);
+      const p: Pull = existing ?? {
+        owner: b.owner,
+        repo: b.repo,
+        number,
+        id: nextId++,
+        state: 'open',
+        merged: false,
+        title: `Pull request #${number}`,
+        headSha: createHash('sha1').update(`${k}:head`).digest('hex'),
+        headRef: `pr-${number}`,
+        baseRef: 'main',
+        created: now,
+        updated: now,
+        closed: null,
+      };
+      if (b.state === 'open' || b.state === 'closed') {
+        if (b.state !== p.state) p.closed = b.state === 'closed' ? now : null;
+        p.state = b.state;
+      }
+      if (typeof b.headSha === 'string') p.headSha = b.headSha;
+      if (typeof b.headRef === 'string') p.headRef = b.headRef;
+      if (typeof b.baseRef === 'string') p.baseRef = b.baseRef;
+      if (typeof b.title === 'string') p.title = b.title;
+      if (typeof b.merged === 'boolean') p.merged = b.merged;
+      p.updated = now;
+      pulls.set(k, p);
+      return { status: existing ? 200 : 201, body: pullView(p, baseUrl(req)) };
+    },
+
+    state(): unknown {
+      const base = 'http://emulator/github';
+      return {
+        comments: [...comments.values()].map((c) => ({ owner: c.owner, repo: c.repo, issue: c.issue, ...commentView(c, base) })),
+        deployments: [...deployments.values()].map((d) => ({
+          ...deploymentView(d, base),
+          statuses: statuses.filter((s) => s.deploymentId === d.id).map((s) => statusView(s, base)),
+        })),
+        pulls: [...pulls.values()].map((p) => pullView(p, base)),
+      };
+    },
+
+    reset(): void {
+      comments = new Map();
+      deployments = new Map();
+      statuses = [];
+      pulls = new Map();
+    },
+  };
+}

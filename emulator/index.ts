@@ -1,0 +1,133 @@
+// Starts the emulator in-process: every service module on one HTTP server on 127.0.0.1.
+import type { AddressInfo } from 'node:net';
+import { BehaviourStore } from './core/behaviours.ts';
+import { createClock } from './core/clock.ts';
+import { FaultStore } from './core/faults.ts';
+import type { CallRecord, EmulatorContext, ImageResolver, LogSink, ServiceModule } from './core/types.ts';
+import { createGithubApi } from './github.ts';
+import { type RegistryHandle, startRegistry } from './registry.ts';
+import { createServer } from './server.ts';
+import { createAutoScalingService } from './services/application-autoscaling.ts';
+import { createEc2Service } from './services/ec2.ts';
+import { createEcrService } from './services/ecr.ts';
+import { createEcsService } from './services/ecs.ts';
+import { createElbv2Service } from './services/elbv2.ts';
+import { createLogsService } from './services/logs.ts';
+import { createStsService } from './services/sts.ts';
+
+export interface EmulatorOptions {
+  port?: number;
+  /** Emulated seconds per wall second (default 1). */
+  timeScale?: number;
+  /** Start the OCI registry behind ECR (default true; absent binary -> null with a message). */
+  registry?: boolean;
+  /** Wall milliseconds added to every AWS call, to make client-side latency visible. */
+  callLatencyMs?: number;
+  /** Region used when a request carries no signing scope (default us-east-1). */
+  region?: string;
+}
+
+export interface RunningEmulator {
+  endpoint: string;
+  githubApiUrl: string;
+  registry: RegistryHandle | null;
+  context: EmulatorContext;
+  stop(): Promise<void>;
+}
+
+const MAX_CALLS = 20_000;
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const defaultRegion = opts.region ?? 'us-east-1';
+  const clock = createClock(opts.timeScale ?? 1);
+  let calls: CallRecord[] = [];
+  const behaviours = new BehaviourStore();
+  const faults = new FaultStore();
+
+  // Placeholders until the ECR and Logs modules below are created (they need the context first).
+  const anyImage: ImageResolver = { resolve: async () => ({ found: true }) };
+  const noLogs: LogSink = { write: () => false };
+  const context: EmulatorContext = {
+    region: defaultRegion,
+    accountId: '123456789012',
+    clock,
+    images: anyImage,
+    logs: noLogs,
+    ecsScaling: { desiredCount: () => undefined, setDesiredCount: () => {} },
+    recordCall(call) {
+      calls.push(call);
+      if (calls.length > MAX_CALLS) calls = calls.slice(-MAX_CALLS);
+    },
+  };
+
+  const registry = opts.registry === false ? null : await startRegistry();
+
+  const ecr = createEcrService(context, registry);
+  context.images = ecr;
+  const logs = createLogsService(context);
+  context.logs = logs;
+  const ec2 = createEc2Service(context);
+  const elbv2 = createElbv2Service(context, ec2);
+  const ecs = createEcsService(context, { ec2, elb: elbv2, behaviours });
+  context.ecsScaling = ecs;
+  const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context)];
+  const github = createGithubApi(context);
+
+  const server = createServer({
+    context,
+    defaultRegion,
+    clock,
+    modules,
+    faults,
+    behaviours,
+    calls: () => calls,
+    github,
+    callLatencyMs: opts.callLatencyMs ?? 0,
+    reset() {
+      clock.clearAll();
+      for (const m of modules) m.reset();
+      github.reset();
+      faults.clear();
+      behaviours.clear();
+      calls = [];
+    },
+    state: () => ({
+      clock: { now: new Date(clock.now()).toISOString(), timeScale: clock.timeScale },
+      accountId: context.accountId,
+      services: Object.fromEntries(modules.map((m) => [m.name, m.state()])),
+      github: github.state(),
+      behaviours: behaviours.list(),
+      faults: faults.list(),
+    }),
+  });
+  // Keep-alive sockets would hold the process (and jest) open after stop().
+  server.keepAliveTimeout = 1000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+    });
+  } catch (e) {
+    // Port taken: leave nothing running behind.
+    clock.stop();
+    await registry?.stop();
+    throw e;
+  }
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  return {
+    endpoint,
+    githubApiUrl: `${endpoint}/github`,
+    registry,
+    context,
+    async stop() {
+      clock.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await registry?.stop();
+    },
+  };
+}
