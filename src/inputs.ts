@@ -194,24 +194,24 @@ export function splitArn(raw: string): Arn | undefined {
   return { partition, service, region, account, resource };
 }
 
-/** An ARN of the given service and resource type, in the region the action runs in. */
+/** An ARN of the given service and resource type, in the region the action runs in. `what` is named with its article: "an ALB listener". */
 export function arn(service: string, resourcePrefix: string, what: string): Parser<string> {
   return (raw, { input, region }) => {
     const parsed = splitArn(raw);
     const example = `arn:aws:${service}:${region ?? 'us-east-1'}:123456789012:${resourcePrefix}...`;
-    if (!parsed) throw inputError(input, `${quote(raw)} is not an ARN.`, `give the ${what} ARN, like ${example}.`);
+    if (!parsed) throw inputError(input, `${quote(raw)} is not an ARN.`, `give the ARN of ${what}, like ${example}.`);
     if (parsed.service !== service || !parsed.resource.startsWith(resourcePrefix)) {
       throw inputError(
         input,
-        `${quote(raw)} is not a ${what} ARN (it names ${parsed.service}:${parsed.resource.split(/[/:]/)[0]}).`,
-        `give the ${what} ARN, like ${example}.`,
+        `${quote(raw)} is not the ARN of ${what} (it names ${parsed.service}:${parsed.resource.split(/[/:]/)[0]}).`,
+        `give the ARN of ${what}, like ${example}.`,
       );
     }
     if (region && parsed.region && parsed.region !== region) {
       throw inputError(
         input,
         `${quote(raw)} is in ${parsed.region}, but this step runs in ${region} (AWS_REGION).`,
-        `use a ${what} in ${region}, or set AWS_REGION to ${parsed.region}.`,
+        `use ${what} in ${region}, or set AWS_REGION to ${parsed.region}.`,
       );
     }
     return raw;
@@ -241,6 +241,20 @@ export function workspacePath(): Parser<string> {
 /** ECS cluster, service, task-definition family and container names: 1-255 letters, digits, - and _. */
 export function ecsName(what: string): Parser<string> {
   return text({ maxLength: 255, pattern: /^[A-Za-z0-9_-]+$/, expected: `a ${what} name of letters, digits, hyphens and underscores` });
+}
+
+/**
+ * A cluster or service given by name or by ARN (as the official actions accept), as its name.
+ * An ARN must be of that ECS resource and in this step's region.
+ */
+export function ecsResource(what: 'cluster' | 'service'): Parser<string> {
+  const byName = ecsName(what);
+  const byArn = arn('ecs', `${what}/`, `an ECS ${what}`);
+  return (raw, context) => {
+    if (!raw.startsWith('arn:')) return byName(raw, context);
+    // Service ARNs are service/<cluster>/<name> (long form) or service/<name> (old form).
+    return byName(byArn(raw, context).split('/').pop() ?? '', context);
+  };
 }
 
 /** ECR repository names, as ECR validates them (lowercase, optional namespaces). */

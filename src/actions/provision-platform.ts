@@ -6,6 +6,7 @@ import {
   choice,
   duration,
   ecsName,
+  ecsResource,
   environmentName,
   imageReference,
   integer,
@@ -59,9 +60,9 @@ const logRetentionDays = [
 
 export const provisionPlatformInputs = {
   environment: required(environmentName()),
-  cluster: required(ecsName('cluster')),
-  'listener-arn': optional(arn('elasticloadbalancing', 'listener/app/', 'ALB listener')),
-  'certificate-arn': optional(arn('acm', 'certificate/', 'ACM certificate')),
+  cluster: required(ecsResource('cluster')),
+  'listener-arn': optional(arn('elasticloadbalancing', 'listener/app/', 'an ALB listener')),
+  'certificate-arn': optional(arn('acm', 'certificate/', 'an ACM certificate')),
   'load-balancer-subnets': optional(list(subnetId())),
   'load-balancer-security-groups': optional(list(securityGroupId())),
   'host-pattern': required(

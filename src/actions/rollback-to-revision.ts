@@ -4,7 +4,7 @@ import { sdkErrorName, wrapAwsError } from '../aws.ts';
 import { familyOf, familyRevisions, previousIn, successfulRevisions } from '../ecs/history.ts';
 import { revisionName } from '../ecs/task-definition.ts';
 import { ActionError, InputError, inputError } from '../errors.ts';
-import { arn, boolean, duration, ecsName, environmentName, list, optional, type Parser, quote, readInputs, required, withDefault } from '../inputs.ts';
+import { arn, boolean, duration, ecsResource, environmentName, list, optional, type Parser, quote, readInputs, required, withDefault } from '../inputs.ts';
 
 export type RollbackTarget =
   | { kind: 'previous' }
@@ -12,7 +12,7 @@ export type RollbackTarget =
   | { kind: 'revision'; revision: number }
   | { kind: 'arn'; taskDefinitionArn: string };
 
-const taskDefinitionArn = arn('ecs', 'task-definition/', 'task definition');
+const taskDefinitionArn = arn('ecs', 'task-definition/', 'a task definition');
 
 function rollbackTarget(): Parser<RollbackTarget> {
   return (raw, context) => {
@@ -31,8 +31,8 @@ function rollbackTarget(): Parser<RollbackTarget> {
 }
 
 export const rollbackInputs = {
-  cluster: required(ecsName('cluster')),
-  service: optional(list(ecsName('service'), { maxItems: 20 })),
+  cluster: required(ecsResource('cluster')),
+  service: optional(list(ecsResource('service'), { maxItems: 20 })),
   environment: optional(environmentName()),
   to: withDefault('previous', rollbackTarget()),
   wait: withDefault('true', boolean()),

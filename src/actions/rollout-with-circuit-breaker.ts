@@ -15,6 +15,7 @@ import {
   choice,
   duration,
   ecsName,
+  ecsResource,
   environmentName,
   imageReference,
   integer,
@@ -29,8 +30,8 @@ import {
 import { warning } from '../runner.ts';
 
 export const rolloutInputs = {
-  cluster: required(ecsName('cluster')),
-  service: optional(list(ecsName('service'), { maxItems: 20 })),
+  cluster: required(ecsResource('cluster')),
+  service: optional(list(ecsResource('service'), { maxItems: 20 })),
   environment: optional(environmentName()),
   'task-definition': optional(text({ maxLength: 1600 })),
   image: optional(imageReference()),

@@ -1,9 +1,9 @@
 // scale-schedule: inputs and their validation.
-import { boolean, choice, duration, ecsName, environmentPattern, integer, list, optional, readInputs, required, withDefault } from '../inputs.ts';
+import { boolean, choice, duration, ecsResource, environmentPattern, integer, list, optional, readInputs, required, withDefault } from '../inputs.ts';
 
 export const scaleScheduleInputs = {
   mode: required(choice(['sleep', 'wake'] as const)),
-  cluster: required(ecsName('cluster')),
+  cluster: required(ecsResource('cluster')),
   environments: required(list(environmentPattern())),
   exclude: optional(list(environmentPattern())),
   'protected-environments': withDefault('prod,production,staging', list(environmentPattern())),

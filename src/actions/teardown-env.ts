@@ -7,7 +7,7 @@ import {
   boolean,
   choice,
   duration,
-  ecsName,
+  ecsResource,
   environmentName,
   environmentPattern,
   list,
@@ -21,8 +21,8 @@ import {
 
 export const teardownEnvInputs = {
   environment: optional(environmentName()),
-  cluster: required(ecsName('cluster')),
-  'listener-arn': optional(arn('elasticloadbalancing', 'listener/app/', 'ALB listener')),
+  cluster: required(ecsResource('cluster')),
+  'listener-arn': optional(arn('elasticloadbalancing', 'listener/app/', 'an ALB listener')),
   mode: withDefault('environment', choice(['environment', 'sweep'] as const)),
   'dry-run': withDefault('false', boolean()),
   'keep-logs': withDefault('false', boolean()),

@@ -191,3 +191,19 @@ test('run-before exits 0: its log is streamed and the rollout goes on', async ()
   expect(run.stdout).toContain('run-before | applied 3 migrations');
   expect((await describeService(world, seeded.cluster, 'migrated'))?.taskDefinition).toBe(run.outputs['task-definition-arn']);
 });
+
+test('force-new-deployment with a desired count and wait: false starts fresh tasks on the same revision and returns at once', async () => {
+  const seeded = await seedService(world, { service: 'restart', image: 'web:v1', desiredCount: 1 });
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: { cluster: seeded.cluster, service: 'restart', 'force-new-deployment': 'true', 'desired-count': '3', wait: 'false' },
+  });
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.status).toBe('started');
+  expect(run.outputs['task-definition-arn']).toBe(seeded.taskDefinitionArn);
+  const service = await describeService(world, seeded.cluster, 'restart');
+  expect(service?.desiredCount).toBe(3);
+  expect(service?.deployments?.filter((d) => d.status === 'PRIMARY')).toEqual([
+    expect.objectContaining({ taskDefinition: seeded.taskDefinitionArn, rolloutState: 'IN_PROGRESS' }),
+  ]);
+  expect(service?.deploymentConfiguration?.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+});

@@ -6,6 +6,7 @@ import {
   choice,
   duration,
   ecsName,
+  ecsResource,
   environmentName,
   environmentPattern,
   formatSeconds,
@@ -108,7 +109,7 @@ describe('names', () => {
 });
 
 describe('ARNs', () => {
-  const listener = arn('elasticloadbalancing', 'listener/app/', 'ALB listener');
+  const listener = arn('elasticloadbalancing', 'listener/app/', 'an ALB listener');
   const good = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2';
   test('a listener ARN in the region is accepted', () => expect(listener(good, context)).toBe(good));
   test('not an ARN', () => expect(problemOf(listener, 'listener/app/shared')).toMatch(/is not an ARN/));
@@ -168,5 +169,18 @@ describe('readInputs', () => {
       expect(error).toBeInstanceOf(InputError);
       expect((error as InputError).problems.map((p) => p.input)).toEqual(['cluster', 'dry-run', 'desired-count']);
     }
+  });
+});
+
+describe('clusters and services by name or ARN', () => {
+  test('an ARN gives the name; long and old service ARN forms', () => {
+    expect(ecsResource('cluster')('arn:aws:ecs:us-east-1:123456789012:cluster/previews', context)).toBe('previews');
+    expect(ecsResource('service')('arn:aws:ecs:us-east-1:123456789012:service/previews/web', context)).toBe('web');
+    expect(ecsResource('service')('arn:aws:ecs:us-east-1:123456789012:service/web', context)).toBe('web');
+    expect(ecsResource('cluster')('previews', context)).toBe('previews');
+  });
+  test('an ARN of another resource or region is refused', () => {
+    expect(problemOf(ecsResource('cluster'), 'arn:aws:ecs:us-east-1:123456789012:service/previews/web')).toMatch(/not the ARN of an ECS cluster/);
+    expect(problemOf(ecsResource('cluster'), 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews')).toMatch(/in eu-west-1/);
   });
 });
