@@ -45,7 +45,7 @@ const outcomeWords: Record<DeploymentResult['status'], string> = {
 export function failureMessage(failed: DeploymentResult[]): string {
   return failed
     .map((result) => {
-      const reason = result.diagnosis ? failureLabels[result.diagnosis.reason] : result.status;
+      const reason = result.diagnosis ? failureLabels[result.diagnosis.reason] : (result.statusReason ?? result.status);
       const stopped = result.diagnosis?.stoppedTasks[0]?.containers.find((container) => container.exitCode !== undefined && container.exitCode !== 0);
       const exit = stopped ? ` (container ${stopped.name} exit code ${stopped.exitCode})` : '';
       const back = result.rolledBackTo ? `; ECS rolled back to ${revisionName(result.rolledBackTo)}` : '';

@@ -45,7 +45,8 @@ export async function planRevisions(ecs: ECSClient, services: Service[], source:
     ];
   }
   if (source.taskDefinition) {
-    const registration = toRegistration(readTaskDefinitionFile(source.taskDefinition), provenanceTags(), source.taskDefinition);
+    const file = readTaskDefinitionFile(source.taskDefinition);
+    const registration = toRegistration(file.definition, mergeTags(file.tags, provenanceTags()), source.taskDefinition);
     return [{ arn: undefined, registration, containers: registration.containerDefinitions, origin: source.taskDefinition, services }];
   }
   // Services sharing a revision share the new one; a web service and its worker each get their own.

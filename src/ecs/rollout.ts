@@ -7,7 +7,7 @@ import type { Clock } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
 import { classifyFailure, type FailureReason } from './diagnosis.ts';
 import { type StoppedTask, stoppedTasks } from './stopped-tasks.ts';
-import { type DeploymentStatus, type EndedDeployment, watchDeployments } from './watch-deployments.ts';
+import { type DeploymentStatus, type EndedDeployment, noProgress, watchDeployments } from './watch-deployments.ts';
 
 export interface Diagnosis {
   reason: FailureReason;
@@ -48,7 +48,8 @@ export async function deploy(
 ): Promise<{ started: StartedDeployment[]; results: DeploymentResult[] | undefined }> {
   const { ecs, progress } = context;
   progress.phase(`Deploying to ${request.targets.length === 1 ? 'service' : `${request.targets.length} services`}`);
-  const started = await Promise.all(
+  // One service refusing its update must not leave the others' deployments unwatched.
+  const attempts = await Promise.allSettled(
     request.targets.map((target) =>
       startDeployment(ecs, request.cluster, target.service, {
         taskDefinitionArn: target.taskDefinitionArn,
@@ -57,6 +58,14 @@ export async function deploy(
       }),
     ),
   );
+  const started: StartedDeployment[] = [];
+  const refused: DeploymentResult[] = [];
+  attempts.forEach((attempt, index) => {
+    const target = request.targets[index] as DeployTarget;
+    if (attempt.status === 'fulfilled') started.push(attempt.value);
+    else refused.push(notStarted(request.cluster, target, attempt.reason));
+  });
+  for (const result of refused) progress.line(`${result.serviceName}: the update was refused: ${result.statusReason}`);
   for (const deployment of started) {
     progress.line(
       deployment.unchanged
@@ -64,7 +73,7 @@ export async function deploy(
         : `${deployment.serviceName}: deployment ${deployment.serviceDeploymentArn ?? deployment.deploymentId} started`,
     );
   }
-  if (!request.wait) return { started, results: undefined };
+  if (!request.wait) return { started, results: refused.length > 0 ? refused : undefined };
 
   progress.phase('Waiting for the deployment to finish');
   const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds: request.timeoutSeconds, progress });
@@ -88,7 +97,25 @@ export async function deploy(
       return { ...deployment, diagnosis: { reason, stoppedTasks: evidence } };
     }),
   );
-  return { started, results };
+  return { started, results: [...results, ...refused] };
+}
+
+function notStarted(cluster: string, target: DeployTarget, error: unknown): DeploymentResult {
+  return {
+    cluster,
+    serviceName: target.service.serviceName ?? '',
+    previousTaskDefinitionArn: target.service.taskDefinition ?? '',
+    taskDefinitionArn: target.taskDefinitionArn,
+    deploymentId: '',
+    serviceDeploymentArn: undefined,
+    startedAt: new Date(),
+    unchanged: false,
+    status: 'failed',
+    statusReason: error instanceof Error ? error.message : String(error),
+    ...noProgress,
+    events: [],
+    diagnosis: undefined,
+  };
 }
 
 export function isFailure(status: DeploymentStatus): boolean {

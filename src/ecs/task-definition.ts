@@ -46,8 +46,11 @@ export function toRegistration(source: TaskDefinition | Record<string, unknown>,
   return { ...(picked as unknown as Registration), ...(tags.length > 0 ? { tags } : {}) };
 }
 
-/** Reads a task-definition JSON file, as written by amazon-ecs-render-task-definition or by hand. */
-export function readTaskDefinitionFile(path: string, input = 'task-definition'): Record<string, unknown> {
+/**
+ * Reads a task-definition JSON file, as written by amazon-ecs-render-task-definition, by hand, or by
+ * `aws ecs describe-task-definition --include TAGS` (which wraps it and puts the tags beside it).
+ */
+export function readTaskDefinitionFile(path: string, input = 'task-definition'): { definition: Record<string, unknown>; tags: Tag[] } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -67,9 +70,10 @@ export function readTaskDefinitionFile(path: string, input = 'task-definition'):
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw inputError(input, `${path} does not hold a JSON object.`, 'the file must be one task definition object, as DescribeTaskDefinition returns it.');
   }
-  // Files saved from `aws ecs describe-task-definition` wrap the definition.
-  const wrapped = (parsed as { taskDefinition?: unknown }).taskDefinition;
-  return (typeof wrapped === 'object' && wrapped !== null ? wrapped : parsed) as Record<string, unknown>;
+  const { taskDefinition: wrapped, tags } = parsed as { taskDefinition?: unknown; tags?: unknown };
+  const definition = (typeof wrapped === 'object' && wrapped !== null ? wrapped : parsed) as Record<string, unknown>;
+  const tagList = Array.isArray(tags) ? tags : Array.isArray(definition.tags) ? definition.tags : [];
+  return { definition, tags: tagList.filter((tag): tag is Tag => typeof tag?.key === 'string') };
 }
 
 /** The container whose image a rollout replaces: the named one, else the only essential one, else the first essential one. */

@@ -33,6 +33,16 @@ export interface DeploymentProgress {
 
 export interface WatchedDeployment extends StartedDeployment, DeploymentProgress {}
 
+/** Progress before the first poll: nothing counted yet. */
+export const noProgress = {
+  running: 0,
+  pending: 0,
+  desired: 0,
+  failedTasks: 0,
+  rolledBackTo: undefined,
+  events: [],
+} as const satisfies Partial<DeploymentProgress>;
+
 /** A deployment after the watch: ended, or timed out. */
 export interface EndedDeployment extends Omit<WatchedDeployment, 'status'> {
   status: DeploymentStatus;
@@ -115,11 +125,7 @@ export async function watchDeployments(
     ...deployment,
     status: deployment.unchanged ? 'skipped' : 'in-progress',
     statusReason: deployment.unchanged ? 'the service already runs this revision' : undefined,
-    running: 0,
-    pending: 0,
-    desired: 0,
-    failedTasks: 0,
-    rolledBackTo: undefined,
+    ...noProgress,
     events: [],
   }));
   const seenEvents = new Set<string>();

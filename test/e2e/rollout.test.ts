@@ -2,10 +2,16 @@
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from '@aws-sdk/client-ecs';
+import { CreateServiceCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  CreateTargetGroupCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { root } from '../helpers/run-bundle.ts';
-import { describe as describeService, seedService, startWorld, type World } from '../helpers/world.ts';
+import { describe as describeService, SECURITY_GROUP, SUBNETS, seedService, startWorld, type World } from '../helpers/world.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -206,4 +212,61 @@ test('force-new-deployment with a desired count and wait: false starts fresh tas
     expect.objectContaining({ taskDefinition: seeded.taskDefinitionArn, rolloutState: 'IN_PROGRESS' }),
   ]);
   expect(service?.deploymentConfiguration?.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+});
+
+test('one service refuses the update: the others are still deployed and watched, and the step names the one refused', async () => {
+  const plain = await seedService(world, { cluster: 'mixed', service: 'plain', image: 'web:v1' });
+  const elb = new ElasticLoadBalancingV2Client({
+    endpoint: world.emulator.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
+  });
+  const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'mixed', Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
+  const tg = await elb.send(
+    new CreateTargetGroupCommand({ Name: 'mixed-fronted', Protocol: 'HTTP', Port: 8080, VpcId: 'vpc-0e1a2b3c4d5e6f701', TargetType: 'ip' }),
+  );
+  const targetGroupArn = tg.TargetGroups?.[0]?.TargetGroupArn ?? '';
+  await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
+    }),
+  );
+  elb.destroy();
+  await world.ecs.send(
+    new CreateServiceCommand({
+      cluster: 'mixed',
+      serviceName: 'fronted',
+      taskDefinition: plain.taskDefinitionArn,
+      desiredCount: 1,
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: SUBNETS, securityGroups: [SECURITY_GROUP] } },
+      loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
+    }),
+  );
+  // A revision whose container is named differently: ECS refuses it for the service behind the load balancer.
+  const renamed = await world.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: plain.family,
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      containerDefinitions: [{ name: 'web', image: 'web:v2', essential: true, portMappings: [{ containerPort: 8080 }] }],
+    }),
+  );
+  const arn = renamed.taskDefinition?.taskDefinitionArn ?? '';
+  const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: 'mixed', service: 'plain,fronted', 'task-definition': arn } });
+  expect(run.exitCode).toBe(1);
+  expect(run.stdout).toContain('fronted: the update was refused');
+  expect(run.stdout).toMatch(
+    /Deployment of fronted failed: UpdateService for service fronted in cluster mixed failed: InvalidParameterException: The container app does not exist/,
+  );
+  expect(JSON.parse(run.outputs.services ?? '[]').map((s: { service: string; status: string }) => [s.service, s.status])).toEqual([
+    ['plain', 'successful'],
+    ['fronted', 'failed'],
+  ]);
+  expect((await describeService(world, 'mixed', 'plain'))?.taskDefinition).toBe(arn);
 });

@@ -47,10 +47,14 @@ describe('registration', () => {
   test('files: rendered output, describe-task-definition output, and bad files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'td-'));
     writeFileSync(join(dir, 'plain.json'), JSON.stringify({ family: 'f', containerDefinitions: [{ name: 'a' }] }));
-    writeFileSync(join(dir, 'wrapped.json'), JSON.stringify({ taskDefinition: { family: 'g', containerDefinitions: [{ name: 'a' }] } }));
+    writeFileSync(
+      join(dir, 'wrapped.json'),
+      JSON.stringify({ taskDefinition: { family: 'g', containerDefinitions: [{ name: 'a' }] }, tags: [{ key: 'team', value: 'web' }] }),
+    );
     writeFileSync(join(dir, 'broken.json'), '{ "family": ');
-    expect(readTaskDefinitionFile(join(dir, 'plain.json')).family).toBe('f');
-    expect(readTaskDefinitionFile(join(dir, 'wrapped.json')).family).toBe('g');
+    expect(readTaskDefinitionFile(join(dir, 'plain.json'))).toEqual({ definition: { family: 'f', containerDefinitions: [{ name: 'a' }] }, tags: [] });
+    expect(readTaskDefinitionFile(join(dir, 'wrapped.json')).definition.family).toBe('g');
+    expect(readTaskDefinitionFile(join(dir, 'wrapped.json')).tags).toEqual([{ key: 'team', value: 'web' }]);
     expect(() => readTaskDefinitionFile(join(dir, 'broken.json'))).toThrow(/Input "task-definition": .* is not valid JSON/);
     expect(() => readTaskDefinitionFile(join(dir, 'missing.json'))).toThrow(/cannot be read/);
   });
