@@ -1,18 +1,8 @@
 // npm run demo: the preview-environment story, told with the real bundles against the embedded emulator.
-// Action steps run dist/<action>/index.js exactly as a runner would. Until provision-platform and
-// teardown-env are built, two narrated stand-ins create and remove pr-7's service with the SDK.
-import { CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import {
-  CreateClusterCommand,
-  CreateServiceCommand,
-  DeleteServiceCommand,
-  DeleteTaskDefinitionsCommand,
-  DeregisterTaskDefinitionCommand,
-  DescribeServicesCommand,
-  ECSClient,
-  ListTaskDefinitionsCommand,
-  RegisterTaskDefinitionCommand,
-} from '@aws-sdk/client-ecs';
+// Action steps run dist/<action>/index.js exactly as a runner would. Until provision-platform is built,
+// a narrated stand-in creates pr-7 with the SDK, named and tagged as provision-platform will.
+import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { startEmulator } from '../emulator/index.ts';
 import { type BundleRun, runBundle } from '../test/helpers/run-bundle.ts';
 
@@ -49,7 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function provisionStandIn(): Promise<string[]> {
   await ecs.send(new CreateClusterCommand({ clusterName: cluster, capacityProviders: ['FARGATE', 'FARGATE_SPOT'] }));
-  await logs.send(new CreateLogGroupCommand({ logGroupName: logGroup }));
+  await logs.send(new CreateLogGroupCommand({ logGroupName: logGroup, tags: Object.fromEntries(ownership.map((tag) => [tag.key, tag.value])) }));
   const registered = await ecs.send(
     new RegisterTaskDefinitionCommand({
       family,
@@ -99,22 +89,6 @@ async function provisionStandIn(): Promise<string[]> {
   ];
 }
 
-async function teardownStandIn(): Promise<string[]> {
-  await ecs.send(new DeleteServiceCommand({ cluster, service: environment, force: true }));
-  for (;;) {
-    const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: [environment] }))).services?.[0];
-    if (!service || service.status === 'INACTIVE') break;
-    await sleep(100);
-  }
-  const revisions = (await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family }))).taskDefinitionArns ?? [];
-  for (const arn of revisions) await ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn }));
-  if (revisions.length > 0) await ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: revisions }));
-  await logs.send(new DeleteLogGroupCommand({ logGroupName: logGroup }));
-  return [
-    `deleted service ${environment} (drained to INACTIVE), ${revisions.length} revisions of ${family}, and log group ${logGroup}; the cluster is platform-level and stays`,
-  ];
-}
-
 const story: Step[] = [
   { title: 'PR #7 opened: build and push the image', action: 'build-push-ecr', inputs: { repository: 'web', tags: 'pr-7' }, expect: 'not yet implemented' },
   { title: 'PR #7 opened: provision the preview environment (stand-in for provision-platform)', expect: 'stand-in', standIn: provisionStandIn },
@@ -142,8 +116,8 @@ const story: Step[] = [
   { title: 'Night: put previews to sleep', action: 'scale-schedule', inputs: { mode: 'sleep', cluster, environments: 'pr-*' }, expect: 'not yet implemented' },
   { title: 'Morning: wake them', action: 'scale-schedule', inputs: { mode: 'wake', cluster, environments: 'pr-*' }, expect: 'not yet implemented' },
   { title: 'Manual rollback to the previous revision', action: 'rollback-to-revision', inputs: { cluster, environment, to: 'previous' }, expect: 'succeeded' },
-  { title: 'PR #7 closed: tear the environment down', action: 'teardown-env', inputs: { cluster, environment }, expect: 'not yet implemented' },
-  { title: 'PR #7 closed: remove what is left (stand-in for teardown-env)', expect: 'stand-in', standIn: teardownStandIn },
+  { title: 'PR #7 closed: tear the environment down', action: 'teardown-env', inputs: { cluster, environment }, expect: 'succeeded' },
+  { title: 'PR #7 closed again (a re-run): nothing left to delete', action: 'teardown-env', inputs: { cluster, environment }, expect: 'succeeded' },
 ];
 
 /** The step's log as a person reads it in the Actions UI: commands decoded, groups shown as headings. */
@@ -218,7 +192,7 @@ try {
   const pending = rows.filter((row) => row[2] === 'not yet implemented').length;
   console.log(
     `Every step did what it should. ${pending} steps use actions still being built: they validated their inputs, looked up their ` +
-      'cluster or repository, and said so; provisioning and the final clean-up were done by narrated SDK stand-ins.',
+      'cluster or repository, and said so; provisioning was done by a narrated SDK stand-in.',
   );
   if (leftovers > 0 || surprises > 0) {
     console.log(`${surprises} step(s) did not do what they should.`);

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
-node_modules/.bin/biome ci --reporter=summary .
+node_modules/.bin/biome ci .
 node_modules/.bin/tsc --noEmit -p .
 status=0
 # @actions-style ESM packages and nock 15 need Node 24 and jest's ESM mode.

@@ -1,0 +1,168 @@
+// What an environment owns, found by our tags (never by name alone), and the look-alikes it does not own.
+import { type CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeTaskDefinitionCommand, type ECSClient, ListTaskDefinitionsCommand, type Service } from '@aws-sdk/client-ecs';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  type ElasticLoadBalancingV2Client,
+  type TargetGroup,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
+import { chunk, listClusterServices, tagsOf } from '../ecs/services.ts';
+import { environmentNames, isOwnedBy, ownerOf, type Tags } from '../environment.ts';
+
+export interface Found {
+  kind: 'service' | 'listener rule' | 'target group' | 'task definition' | 'log group' | 'image tag';
+  /** ARN or name, as the delete call takes it. */
+  id: string;
+  /** For people. */
+  name: string;
+}
+
+export interface Inventory {
+  services: Service[];
+  rules: Found[];
+  targetGroups: Found[];
+  taskDefinitions: Found[];
+  logGroups: Found[];
+  images: Found[];
+  /** Resources named like the environment's that it does not own: reported, never touched. */
+  foreign: Found[];
+}
+
+function elbTags(descriptions: { ResourceArn?: string; Tags?: { Key?: string; Value?: string }[] }[]): Map<string, Tags> {
+  return new Map(descriptions.map((d) => [d.ResourceArn ?? '', Object.fromEntries((d.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
+}
+
+async function describeElbTags(elb: ElasticLoadBalancingV2Client, arns: string[]): Promise<Map<string, Tags>> {
+  const tags = new Map<string, Tags>();
+  for (const batch of chunk(arns, 20)) {
+    const response = await awsCall('DescribeTags', `${batch.length} load-balancer resources`, () => elb.send(new DescribeTagsCommand({ ResourceArns: batch })));
+    for (const [arn, value] of elbTags(response.TagDescriptions ?? [])) tags.set(arn, value);
+  }
+  return tags;
+}
+
+async function allTargetGroups(elb: ElasticLoadBalancingV2Client): Promise<TargetGroup[]> {
+  const groups: TargetGroup[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await awsCall('DescribeTargetGroups', 'target groups', () => elb.send(new DescribeTargetGroupsCommand({ Marker: marker, PageSize: 400 })));
+    groups.push(...(page.TargetGroups ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  return groups;
+}
+
+export async function discover(
+  clients: { ecs: ECSClient; elb: ElasticLoadBalancingV2Client; logs: CloudWatchLogsClient; ecr: ECRClient },
+  options: { cluster: string; environment: string; listenerArn?: string | undefined; imageRepository?: string | undefined },
+): Promise<Inventory> {
+  const { ecs, elb, logs, ecr } = clients;
+  const { cluster, environment } = options;
+  const names = environmentNames(cluster, environment);
+  const foreign: Found[] = [];
+
+  const clusterServices = await listClusterServices(ecs, cluster).catch((error: Error) => {
+    // A cluster that is gone holds no services.
+    if (/ClusterNotFoundException/.test(error.message)) return [] as Service[];
+    throw error;
+  });
+  const services = clusterServices.filter((service) => isOwnedBy(tagsOf(service), environment));
+  for (const service of clusterServices) {
+    if (service.serviceName === names.service && !services.includes(service)) {
+      foreign.push({
+        kind: 'service',
+        id: service.serviceArn ?? '',
+        name: `${service.serviceName} (owner: ${ownerOf(tagsOf(service)) ?? 'not ecs-deploy-actions'})`,
+      });
+    }
+  }
+
+  // Target groups: ours by tag; same-named ones that are not ours are reported.
+  const groups = await allTargetGroups(elb);
+  const groupTags = await describeElbTags(
+    elb,
+    groups.map((group) => group.TargetGroupArn ?? ''),
+  );
+  const owned = groups.filter((group) => isOwnedBy(groupTags.get(group.TargetGroupArn ?? '') ?? {}, environment));
+  for (const group of groups) {
+    if (group.TargetGroupName === names.targetGroup && !owned.includes(group)) {
+      foreign.push({ kind: 'target group', id: group.TargetGroupArn ?? '', name: group.TargetGroupName ?? '' });
+    }
+  }
+
+  // Listener rules live on the listeners of our target groups' load balancers (and the given listener).
+  const listenerArns = new Set<string>(options.listenerArn ? [options.listenerArn] : []);
+  for (const loadBalancerArn of new Set(owned.flatMap((group) => group.LoadBalancerArns ?? []))) {
+    const listeners = await awsCall('DescribeListeners', loadBalancerArn, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn })));
+    for (const listener of listeners.Listeners ?? []) listenerArns.add(listener.ListenerArn ?? '');
+  }
+  const ruleArns: string[] = [];
+  for (const listenerArn of listenerArns) {
+    const response = await awsCall('DescribeRules', listenerArn, () => elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn })));
+    ruleArns.push(...(response.Rules ?? []).filter((rule) => !rule.IsDefault).map((rule) => rule.RuleArn ?? ''));
+  }
+  const ruleTags = await describeElbTags(elb, ruleArns);
+  const rules = ruleArns
+    .filter((arn) => isOwnedBy(ruleTags.get(arn) ?? {}, environment))
+    .map((arn) => ({ kind: 'listener rule' as const, id: arn, name: arn.split('/').slice(-3).join('/') }));
+
+  // Task definitions of the environment's family, ACTIVE and INACTIVE, each checked for our tags.
+  const taskDefinitions: Found[] = [];
+  for (const status of ['ACTIVE', 'INACTIVE'] as const) {
+    let nextToken: string | undefined;
+    do {
+      const page = await awsCall('ListTaskDefinitions', `family ${names.family}`, () =>
+        ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: names.family, status, nextToken })),
+      );
+      for (const arn of (page.taskDefinitionArns ?? []).filter((candidate) => candidate.split('/').pop()?.split(':')[0] === names.family)) {
+        const described = await awsCall('DescribeTaskDefinition', arn, () =>
+          ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
+        );
+        const tags = Object.fromEntries((described.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
+        const found = { kind: 'task definition' as const, id: arn, name: arn.split('/').pop() ?? arn };
+        if (isOwnedBy(tags, environment)) taskDefinitions.push(found);
+        else foreign.push(found);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+
+  // The log group, by its exact name and our tags.
+  const logGroups: Found[] = [];
+  const described = await awsCall('DescribeLogGroups', names.logGroup, () => logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: names.logGroup })));
+  for (const group of (described.logGroups ?? []).filter((candidate) => candidate.logGroupName === names.logGroup)) {
+    const arn = (group.arn ?? '').replace(/:\*$/, '');
+    const tagged = await awsCall('ListTagsForResource', names.logGroup, () => logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
+    const found = { kind: 'log group' as const, id: names.logGroup, name: names.logGroup };
+    if (isOwnedBy(tagged.tags ?? {}, environment)) logGroups.push(found);
+    else foreign.push(found);
+  }
+
+  // The environment's image tag (pr-123) in the repository, when asked to delete it.
+  const images: Found[] = [];
+  if (options.imageRepository) {
+    const repository = options.imageRepository;
+    try {
+      await ecr.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: environment }] }));
+      images.push({ kind: 'image tag', id: environment, name: `${repository}:${environment}` });
+    } catch (error) {
+      if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes(sdkErrorName(error) ?? ''))
+        throw wrapAwsError('DescribeImages', `${repository}:${environment}`, error);
+    }
+  }
+
+  return {
+    images,
+    services,
+    rules,
+    targetGroups: owned.map((group) => ({ kind: 'target group', id: group.TargetGroupArn ?? '', name: group.TargetGroupName ?? '' })),
+    taskDefinitions,
+    logGroups,
+    foreign,
+  };
+}
