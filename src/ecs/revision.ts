@@ -50,7 +50,8 @@ export async function planRevisions(ecs: ECSClient, services: Service[], source:
     return [{ arn: undefined, registration, containers: registration.containerDefinitions, origin: source.taskDefinition, services }];
   }
   // Services sharing a revision share the new one; a web service and its worker each get their own.
-  const byCurrent = Map.groupBy(services, (service) => service.taskDefinition ?? '');
+  const byCurrent = new Map<string, Service[]>();
+  for (const service of services) byCurrent.set(service.taskDefinition ?? '', [...(byCurrent.get(service.taskDefinition ?? '') ?? []), service]);
   return Promise.all(
     [...byCurrent].map(async ([current, group]) => {
       const { definition, tags } = await describeTaskDefinition(ecs, current);

@@ -50,6 +50,15 @@ test('a revision number, then an ARN', async () => {
   expect(byArn.current).toBe(revision(3));
 });
 
+test('dry run names the target and changes nothing', async () => {
+  const before = (await world.calls()).length;
+  const run = await world.run('rollback-to-revision', { inputs: { cluster: 'previews', service: 'web', to: '1', 'dry-run': 'true' } });
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs).toMatchObject({ from: revision(3), to: revision(1), status: 'skipped' });
+  expect(run.summary).toMatch(/\| web \| previews-web:3 \| previews-web:1 \|/);
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+});
+
 test('a revision of another family is refused before any change', async () => {
   const other = await world.ecs.send(
     new RegisterTaskDefinitionCommand({ family: 'other-app', containerDefinitions: [{ name: 'app', image: 'other:v1', memory: 128 }] }),
