@@ -15,7 +15,7 @@ await runAction('rollout-with-circuit-breaker', async ({ progress, summary, cloc
   const ecs = createClient(ECSClient, settings);
   const logs = createClient(CloudWatchLogsClient, settings);
 
-  const outcome = await rollout(config, { ecs, logs, clock, progress, region: settings.region });
+  const outcome = await rollout(config, { ecs, logs, clock, progress });
   const failed = outcome.results.filter((result) => isFailure(result.status));
   const first = outcome.results[0] ?? outcome.started[0];
   setOutput('task-definition-arn', outcome.taskDefinitionArn ?? '');

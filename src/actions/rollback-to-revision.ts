@@ -1,8 +1,8 @@
 // rollback-to-revision: its inputs, and which revision each service goes back to.
 import { type ContainerDefinition, DescribeTaskDefinitionCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { sdkErrorName, wrapAwsError } from '../aws.ts';
-import { familyOf, familyRevisions, previousIn, successfulRevisions } from '../ecs/history.ts';
-import { revisionName } from '../ecs/task-definition.ts';
+import { familyRevisions, previousIn, successfulRevisions } from '../ecs/history.ts';
+import { familyOf, revisionName } from '../ecs/task-definition.ts';
 import { ActionError, InputError, inputError } from '../errors.ts';
 import { arn, boolean, duration, ecsResource, environmentName, list, optional, type Parser, quote, readInputs, required, withDefault } from '../inputs.ts';
 

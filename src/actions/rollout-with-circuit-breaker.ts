@@ -7,7 +7,7 @@ import { pruneRevisions } from '../ecs/prune.ts';
 import { planRevisions, registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
-import { revisionName, targetContainer } from '../ecs/task-definition.ts';
+import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
 import {
@@ -120,7 +120,7 @@ export interface RolloutResult {
 }
 
 /** Registers the revision, rolls every service to it and follows the deployments. */
-export async function rollout(config: RolloutConfig, context: EngineContext & { region: string }): Promise<RolloutResult> {
+export async function rollout(config: RolloutConfig, context: EngineContext): Promise<RolloutResult> {
   const { ecs, progress } = context;
   progress.phase('Finding the services');
   const services = config.service
@@ -196,7 +196,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext & { 
   const status = overallStatus(results.map((result) => result.status));
   if (status === 'successful' && config.keepRevisions !== undefined) {
     progress.phase(`Keeping the newest ${config.keepRevisions} revisions`);
-    const families = new Set(targets.map((target) => target.taskDefinitionArn.split('/').pop()?.split(':')[0] ?? ''));
+    const families = new Set(targets.map((target) => familyOf(target.taskDefinitionArn)));
     for (const family of families) {
       const removed = await pruneRevisions(ecs, config.cluster, family, config.keepRevisions);
       progress.line(removed.length > 0 ? `Deregistered and deleted ${removed.map(revisionName).join(', ')}` : `${family}: nothing to remove`);

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { chunk } from './services.ts';
+import { familyOf } from './task-definition.ts';
 
 /** Task definitions of the service's SUCCESSFUL deployments, newest first; undefined when the API is unavailable. */
 export async function successfulRevisions(ecs: ECSClient, cluster: string, service: string): Promise<string[] | undefined> {
@@ -47,10 +48,6 @@ export async function familyRevisions(ecs: ECSClient, family: string): Promise<s
     nextToken = page.nextToken;
   } while (nextToken);
   return arns;
-}
-
-export function familyOf(taskDefinitionArn: string): string {
-  return taskDefinitionArn.split('/').pop()?.split(':')[0] ?? '';
 }
 
 /**

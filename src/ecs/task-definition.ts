@@ -124,3 +124,8 @@ export function revisionName(taskDefinitionArn: string | undefined): string {
   if (!taskDefinitionArn) return 'unknown';
   return taskDefinitionArn.split('/').pop() ?? taskDefinitionArn;
 }
+
+/** The family of a task-definition ARN or family:revision. */
+export function familyOf(taskDefinitionArn: string): string {
+  return taskDefinitionArn.split('/').pop()?.split(':')[0] ?? '';
+}

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { chunk, listClusterServices, tagsOf } from '../ecs/services.ts';
+import { familyOf } from '../ecs/task-definition.ts';
 import { environmentNames, isOwnedBy, ownerOf, type Tags } from '../environment.ts';
 
 export interface Found {
@@ -119,7 +120,7 @@ export async function discover(
       const page = await awsCall('ListTaskDefinitions', `family ${names.family}`, () =>
         ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: names.family, status, nextToken })),
       );
-      for (const arn of (page.taskDefinitionArns ?? []).filter((candidate) => candidate.split('/').pop()?.split(':')[0] === names.family)) {
+      for (const arn of (page.taskDefinitionArns ?? []).filter((candidate) => familyOf(candidate) === names.family)) {
         const described = await awsCall('DescribeTaskDefinition', arn, () =>
           ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
         );
