@@ -1,97 +1,94 @@
 // npm run demo: the preview-environment story, told with the real bundles against the embedded emulator.
-// Action steps run dist/<action>/index.js exactly as a runner would. Until provision-platform is built,
-// a narrated stand-in creates pr-7 with the SDK, named and tagged as provision-platform will.
-import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand, DescribeServicesCommand, ECSClient, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+// Action steps run dist/<action>/index.js exactly as a runner would; a narrated stand-in creates the
+// shared load balancer that a team's IaC owns.
+import { CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { startEmulator } from '../emulator/index.ts';
 import { type BundleRun, runBundle } from '../test/helpers/run-bundle.ts';
 
 const TIME_SCALE = 100;
 const environment = 'pr-7';
 const cluster = 'previews';
-const family = `${cluster}-${environment}`;
-const logGroup = `/ecs/${cluster}/${environment}`;
-const ownership = [
-  { key: 'ecs-deploy-actions:environment', value: environment },
-  { key: 'ecs-deploy-actions:managed-by', value: 'ecs-deploy-actions' },
-];
+const subnets = ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'];
+const securityGroup = 'sg-0a1b2c3d4e5f60001';
 
 type Outcome = 'succeeded' | 'failed as expected' | 'refused as expected' | 'not yet implemented' | 'stand-in';
 
 interface Step {
   title: string;
   action?: string;
-  inputs?: Record<string, string>;
+  inputs?: Record<string, string> | (() => Record<string, string>);
   /** What the step should do; anything else makes the demo fail. */
   expect: Outcome;
   /** Set up before the step: an image that crashes, for instance. */
   before?: () => Promise<void>;
-  /** A stand-in for an action not built yet, done with the SDK and narrated. */
+  /** A stand-in for what is outside the suite (the team's IaC), done with the SDK and narrated. */
   standIn?: () => Promise<string[]>;
 }
 
 const emulator = await startEmulator({ timeScale: TIME_SCALE });
 const sdk = { endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'demo' } };
-const ecs = new ECSClient(sdk);
-const logs = new CloudWatchLogsClient(sdk);
+const elb = new ElasticLoadBalancingV2Client(sdk);
 const control = (path: string, body: unknown) => fetch(`${emulator.endpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function provisionStandIn(): Promise<string[]> {
-  await ecs.send(new CreateClusterCommand({ clusterName: cluster, capacityProviders: ['FARGATE', 'FARGATE_SPOT'] }));
-  await logs.send(new CreateLogGroupCommand({ logGroupName: logGroup, tags: Object.fromEntries(ownership.map((tag) => [tag.key, tag.value])) }));
-  const registered = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family,
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
-      cpu: '256',
-      memory: '512',
-      executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-      tags: ownership,
-      containerDefinitions: [
-        {
-          name: 'app',
-          image: 'web:sha-1a2b3c',
-          essential: true,
-          user: '1000',
-          readonlyRootFilesystem: true,
-          linuxParameters: { capabilities: { drop: ['ALL'] } },
-          portMappings: [{ containerPort: 8080 }],
-          healthCheck: { command: ['CMD', '/app/healthcheck'] },
-          logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': logGroup, 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'web' } },
-        },
-      ],
+let listenerArn = '';
+
+/** The shared load balancer a platform team's IaC owns; provision-platform adds each environment's rule to it. */
+async function platformStandIn(): Promise<string[]> {
+  const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'previews', Subnets: subnets, SecurityGroups: [securityGroup] }));
+  const listener = await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000007' }],
+      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain' } }],
     }),
   );
-  await ecs.send(
-    new CreateServiceCommand({
-      cluster,
-      serviceName: environment,
-      taskDefinition: registered.taskDefinition?.taskDefinitionArn,
-      desiredCount: 2,
-      capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroups: ['sg-0a1b2c3d4e5f60001'] },
-      },
-      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true } },
-      tags: ownership,
-      propagateTags: 'SERVICE',
-    }),
-  );
-  for (;;) {
-    const service = (await ecs.send(new DescribeServicesCommand({ cluster, services: [environment] }))).services?.[0];
-    if (service?.deployments?.length === 1 && service.deployments[0]?.rolloutState === 'COMPLETED') break;
-    await sleep(100);
-  }
-  return [
-    `created cluster ${cluster}, log group ${logGroup}, ${family}:1 (web:sha-1a2b3c) and service ${environment} (2 tasks on Fargate Spot), tagged for ${environment}; steady`,
-  ];
+  listenerArn = listener.Listeners?.[0]?.ListenerArn ?? '';
+  return [`created ALB previews (${lb.LoadBalancers?.[0]?.DNSName}) with an HTTPS listener, as the team's IaC would`];
 }
 
 const story: Step[] = [
   { title: 'PR #7 opened: build and push the image', action: 'build-push-ecr', inputs: { repository: 'web', tags: 'pr-7' }, expect: 'not yet implemented' },
-  { title: 'PR #7 opened: provision the preview environment (stand-in for provision-platform)', expect: 'stand-in', standIn: provisionStandIn },
+  { title: 'Platform: the shared load balancer (stand-in for the team’s IaC)', expect: 'stand-in', standIn: platformStandIn },
+  {
+    title: 'PR #7 opened: provision the preview environment',
+    action: 'provision-platform',
+    inputs: () => ({
+      environment,
+      cluster,
+      'listener-arn': listenerArn,
+      'host-pattern': '{env}.preview.example.com',
+      image: 'web:sha-1a2b3c',
+      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      'container-port': '8080',
+      subnets: subnets.join(','),
+      'security-groups': securityGroup,
+      'health-check-interval': '10s',
+      'desired-count': '2',
+      'capacity-provider-strategy': 'FARGATE_SPOT:3,FARGATE:1',
+    }),
+    expect: 'succeeded',
+  },
+  {
+    title: 'PR #7 re-run: nothing to change',
+    action: 'provision-platform',
+    inputs: () => ({
+      environment,
+      cluster,
+      'listener-arn': listenerArn,
+      'host-pattern': '{env}.preview.example.com',
+      image: 'web:sha-1a2b3c',
+      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      'container-port': '8080',
+      subnets: subnets.join(','),
+      'security-groups': securityGroup,
+      'health-check-interval': '10s',
+      'desired-count': '2',
+      'capacity-provider-strategy': 'FARGATE_SPOT:3,FARGATE:1',
+    }),
+    expect: 'succeeded',
+  },
   {
     title: 'Push to PR #7: roll out the new image',
     action: 'rollout-with-circuit-breaker',
@@ -160,7 +157,7 @@ try {
       for (const line of await step.standIn()) console.log(`   ${line}`);
     } else if (step.action) {
       const run = await runBundle(step.action, {
-        inputs: step.inputs,
+        inputs: typeof step.inputs === 'function' ? step.inputs() : step.inputs,
         env: { AWS_ENDPOINT_URL: emulator.endpoint, GITHUB_API_URL: emulator.githubApiUrl, ECS_DEPLOY_ACTIONS_TIME_SCALE: String(TIME_SCALE) },
       });
       for (const line of readableLog(run)) console.log(`   ${line.replace(/\n/g, '\n   ')}`);
@@ -175,12 +172,21 @@ try {
 
   type Tagged = { status: string; tags?: { key: string; value: string }[] };
   const state = (await (await fetch(`${emulator.endpoint}/_emulator/state`)).json()) as {
-    services: { ecs: { services: Tagged[]; taskDefinitions: Tagged[] } };
+    services: { ecs: { services: Tagged[]; taskDefinitions: Tagged[] }; elbv2: unknown; logs: unknown };
   };
   const ours = (resource: Tagged) => resource.tags?.some((tag) => tag.key === 'ecs-deploy-actions:environment' && tag.value === environment);
+  // ELB and Logs forget deleted resources; ECS keeps them a while as INACTIVE or DELETE_IN_PROGRESS.
+  const taggedIn = (dump: unknown) =>
+    (
+      JSON.stringify(dump).match(
+        new RegExp(`"Key":"ecs-deploy-actions:environment","Value":"${environment}"|"ecs-deploy-actions:environment":"${environment}"`, 'g'),
+      ) ?? []
+    ).length;
   const leftovers =
     state.services.ecs.services.filter((service) => service.status !== 'INACTIVE' && ours(service)).length +
-    state.services.ecs.taskDefinitions.filter((revision) => revision.status !== 'DELETE_IN_PROGRESS' && ours(revision)).length;
+    state.services.ecs.taskDefinitions.filter((revision) => revision.status !== 'DELETE_IN_PROGRESS' && ours(revision)).length +
+    taggedIn(state.services.elbv2) +
+    taggedIn(state.services.logs);
 
   const headers = ['step', 'by', 'outcome', 'emulated AWS time', 'wall time'];
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]?.length ?? 0)));
@@ -188,18 +194,17 @@ try {
   console.log(line(headers));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
-  console.log(`\nServices and task definitions tagged for ${environment} left in the emulator: ${leftovers}`);
+  console.log(`\nResources tagged for ${environment} left in the emulator (services, task definitions, rules, target groups, log groups): ${leftovers}`);
   const pending = rows.filter((row) => row[2] === 'not yet implemented').length;
   console.log(
     `Every step did what it should. ${pending} steps use actions still being built: they validated their inputs, looked up their ` +
-      'cluster or repository, and said so; provisioning was done by a narrated SDK stand-in.',
+      'cluster or repository, and said so; the shared load balancer came from a narrated SDK stand-in.',
   );
   if (leftovers > 0 || surprises > 0) {
     console.log(`${surprises} step(s) did not do what they should.`);
     process.exitCode = 1;
   }
 } finally {
-  ecs.destroy();
-  logs.destroy();
+  elb.destroy();
   await emulator.stop();
 }

@@ -1,15 +1,97 @@
 // provision-platform: create or update an environment's cluster, load-balancer routing, task definition and service.
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { readProvisionPlatformConfig } from '../../src/actions/provision-platform.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
+import { diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
 import { findCluster } from '../../src/ecs/cluster.ts';
+import { isFailure } from '../../src/ecs/rollout.ts';
+import { revisionName } from '../../src/ecs/task-definition.ts';
+import { ActionError } from '../../src/errors.ts';
+import { estimateCost, fargatePrices } from '../../src/pricing.ts';
+import { applySpec } from '../../src/provision/apply.ts';
+import { environmentSpec } from '../../src/provision/spec.ts';
 import { notYetImplemented, runAction } from '../../src/run.ts';
+import { setOutput } from '../../src/runner.ts';
+import { discover } from '../../src/teardown/discover.ts';
 
-await runAction('provision-platform', async ({ progress }) => {
+await runAction('provision-platform', async ({ progress, summary, clock }) => {
   const config = readProvisionPlatformConfig();
   const settings = awsSettings('provision-platform');
-  progress.line(`Looking up cluster ${config.cluster} in ${settings.region}`);
-  const cluster = await findCluster(createClient(ECSClient, settings), config.cluster);
-  progress.line(cluster ? `Found ${cluster.clusterArn}` : `Cluster ${config.cluster} does not exist yet`);
-  throw notYetImplemented('provision-platform', `the inputs for environment ${config.environment} are valid and the cluster was looked up`);
+  if (!config.listenerArn) throw notYetImplemented('provision-platform without listener-arn (creating the shared load balancer)', 'the inputs are valid');
+  const spec = environmentSpec(config, settings.region);
+  const ecs = createClient(ECSClient, settings);
+  const elb = createClient(ElasticLoadBalancingV2Client, settings);
+  const logs = createClient(CloudWatchLogsClient, settings);
+
+  if (config.dryRun) {
+    progress.phase(`Dry run: what ${config.environment} has now`);
+    const cluster = await findCluster(ecs, config.cluster);
+    const found = cluster
+      ? await discover(
+          { ecs, elb, logs, ecr: createClient(ECRClient, settings) },
+          { cluster: config.cluster, environment: config.environment, listenerArn: config.listenerArn },
+        )
+      : undefined;
+    const plan: [string, string, boolean][] = [
+      ['cluster', config.cluster, !!cluster],
+      ['log group', spec.names.logGroup, (found?.logGroups.length ?? 0) > 0],
+      ['target group', spec.names.targetGroup, (found?.targetGroups.length ?? 0) > 0],
+      ['listener rule', spec.host, (found?.rules.length ?? 0) > 0],
+      ['service', spec.names.service, (found?.services.length ?? 0) > 0],
+    ];
+    for (const [kind, name, exists] of plan)
+      progress.line(`${kind} ${name}: ${exists ? 'exists; would be checked and updated in place if it differs' : 'would be created'}`);
+    summary.addTable(
+      ['resource', 'name', 'dry run'],
+      plan.map(([kind, name, exists]) => [kind, name, exists ? 'exists' : 'would be created']),
+    );
+    setOutput('url', spec.url);
+    return;
+  }
+
+  const result = await applySpec({ ecs, elb, logs, clock, progress }, config, spec);
+  const cost = estimateCost({
+    region: settings.region,
+    cpu: Number(spec.registration.cpu ?? config.cpu),
+    memory: Number(spec.registration.memory ?? config.memory),
+    tasks: config.desiredCount,
+    strategy: config.capacityProviderStrategy.map((item) => ({ provider: item.split(':')[0] ?? '', weight: Number(item.split(':')[1] ?? '1') })),
+  });
+  setOutput('estimated-monthly-cost', cost ? cost.monthlyUsd.toFixed(2) : '');
+  setOutput('url', spec.url);
+  setOutput('service-arn', result.serviceArn);
+  setOutput('target-group-arn', result.targetGroupArn);
+  setOutput('listener-rule-arn', result.listenerRuleArn);
+  setOutput('log-group', spec.names.logGroup);
+  setOutput('task-definition-arn', result.taskDefinitionArn);
+  const changed = result.changes.filter((change) => change.change !== 'unchanged');
+  progress.line(changed.length === 0 ? 'No changes: the environment already matches the inputs.' : `${changed.length} resources created or updated.`);
+  summary.add(`**${config.environment}**: ${spec.url} on ${revisionName(result.taskDefinitionArn)}`);
+  summary.addTable(
+    ['resource', 'name', 'change'],
+    result.changes.map((change) => [change.resource, change.name, change.change]),
+  );
+  const prices = fargatePrices(settings.region);
+  if (cost && prices) {
+    summary.add(
+      `Estimated cost: **$${cost.monthlyUsd.toFixed(2)} a month** ($${cost.dailyUsd.toFixed(2)} a day) for ${config.desiredCount} task(s) of ${spec.registration.cpu ?? config.cpu} CPU units and ${spec.registration.memory ?? config.memory} MiB, ${Math.round(cost.spotShare * 100)}% on Spot.`,
+    );
+    summary.addTable(
+      [`Fargate prices, ${prices.region}, as of ${prices.asOf}`, 'per vCPU-hour', 'per GB-hour'],
+      [
+        ['on-demand', `$${prices.onDemand.vcpuHour}`, `$${prices.onDemand.gbHour}`],
+        [`Spot${prices.spotEstimated ? ' (estimate; Spot prices move)' : ''}`, `$${prices.spot.vcpuHour}`, `$${prices.spot.gbHour}`],
+      ],
+    );
+  } else summary.add(`No Fargate price table for ${settings.region}; no cost estimate.`);
+
+  const deployment = result.deployment;
+  if (deployment && isFailure(deployment.status)) {
+    progress.phase('Why the deployment failed');
+    for (const line of diagnosisLines(deployment)) progress.line(line);
+    throw new ActionError(failureMessage([deployment]), 'see the stopped tasks and their last log lines above; fix the cause and run again.');
+  }
 });

@@ -75,6 +75,8 @@ export const provisionPlatformInputs = {
   'path-pattern': optional(text({ maxLength: 128, pattern: /^\/[A-Za-z0-9_\-.$/~"'@:+*?&]*$/, expected: 'a path pattern starting with /, such as /api/*' })),
   image: optional(imageReference()),
   'task-definition': optional(workspacePath()),
+  'execution-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
+  'task-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
   'container-name': withDefault('app', ecsName('container')),
   'container-port': withDefault('80', integer({ min: 1, max: 65535 })),
   subnets: required(list(subnetId(), { maxItems: 16 })),
@@ -100,6 +102,7 @@ export const provisionPlatformInputs = {
   'log-retention-days': withDefault('14', choice(logRetentionDays)),
   'container-insights': withDefault('false', boolean()),
   ttl: optional(duration({ min: 600, max: 90 * 86400 })),
+  timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
 };
 
@@ -111,6 +114,13 @@ export function readProvisionPlatformConfig() {
       input: 'image',
       problem: 'give exactly one of image and task-definition.',
       fix: 'set image to the image to run, or task-definition to a task-definition JSON file.',
+    });
+  }
+  if (config.image && !config.executionRoleArn) {
+    problems.push({
+      input: 'execution-role-arn',
+      problem: 'is required with image: Fargate needs a task execution role to pull the image and send logs to CloudWatch.',
+      fix: 'give the ARN of a role with the AmazonECSTaskExecutionRolePolicy (and read access to your secrets).',
     });
   }
   if (!config.listenerArn) {
@@ -146,3 +156,5 @@ export function readProvisionPlatformConfig() {
   if (problems.length > 0) throw new InputError(problems);
   return config;
 }
+
+export type ProvisionPlatformConfig = ReturnType<typeof readProvisionPlatformConfig>;

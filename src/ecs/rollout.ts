@@ -75,17 +75,29 @@ export async function deploy(
   }
   if (!request.wait) return { started, results: refused.length > 0 ? refused : undefined };
 
+  const results = await follow(context, started, request.targets, request.timeoutSeconds);
+  return { started, results: [...results, ...refused] };
+}
+
+/** Follows started deployments to their end and gathers the evidence for those that failed. */
+export async function follow(
+  context: EngineContext,
+  started: StartedDeployment[],
+  targets: DeployTarget[],
+  timeoutSeconds: number,
+): Promise<DeploymentResult[]> {
+  const { ecs, progress } = context;
   progress.phase('Waiting for the deployment to finish');
-  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds: request.timeoutSeconds, progress });
-  const results = await Promise.all(
+  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress });
+  return Promise.all(
     watched.map(async (deployment): Promise<DeploymentResult> => {
       if (!isFailure(deployment.status)) return { ...deployment, diagnosis: undefined };
       const evidence = await stoppedTasks(ecs, context.logs, {
-        cluster: request.cluster,
+        cluster: deployment.cluster,
         serviceName: deployment.serviceName,
         taskDefinitionArn: deployment.taskDefinitionArn,
         since: deployment.startedAt,
-        containers: request.targets.find((target) => target.service.serviceName === deployment.serviceName)?.containers ?? [],
+        containers: targets.find((target) => target.service.serviceName === deployment.serviceName)?.containers ?? [],
       });
       const reason =
         deployment.status === 'timed-out' && evidence.length === 0
@@ -97,7 +109,6 @@ export async function deploy(
       return { ...deployment, diagnosis: { reason, stoppedTasks: evidence } };
     }),
   );
-  return { started, results: [...results, ...refused] };
 }
 
 function notStarted(cluster: string, target: DeployTarget, error: unknown): DeploymentResult {

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { environmentNames, ownershipTags } from '../../src/environment.ts';
-import { SECURITY_GROUP, SUBNETS, startWorld, type World } from '../helpers/world.ts';
+import { SECURITY_GROUP, SUBNETS, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
 let elb: ElasticLoadBalancingV2Client;
@@ -102,27 +102,7 @@ async function provisioned(environment: string, upTo: 'target-group' | 'service'
   );
 }
 
-/** Every live resource in the emulator that carries this environment's tag, by its ARN or name. */
-async function tagged(environment: string): Promise<string[]> {
-  const state = JSON.stringify(await world.control('/_emulator/state'));
-  const dump = JSON.parse(state) as { services: Record<string, Record<string, unknown>> };
-  const hits: string[] = [];
-  const visit = (value: unknown, path: string): void => {
-    if (Array.isArray(value)) {
-      for (const [index, item] of value.entries()) visit(item, `${path}[${index}]`);
-    } else if (value && typeof value === 'object') {
-      const record = value as Record<string, unknown>;
-      const status = record.status ?? record.State ?? record.lastStatus;
-      const dead = ['INACTIVE', 'DELETE_IN_PROGRESS', 'STOPPED'].includes(String(status));
-      const tags = JSON.stringify(record.tags ?? record.Tags ?? '');
-      const id = ['serviceArn', 'taskArn', 'taskDefinitionArn', 'TargetGroupArn', 'RuleArn', 'logGroupName', 'arn'].map((key) => record[key]).find(Boolean);
-      if (!dead && tags.includes('ecs-deploy-actions:environment') && tags.includes(`"${environment}"`)) hits.push(String(id ?? path));
-      else for (const [key, child] of Object.entries(record)) if (key !== 'tags' && key !== 'Tags') visit(child, `${path}.${key}`);
-    }
-  };
-  visit(dump.services, 'state');
-  return hits.sort();
-}
+const tagged = (environment: string) => taggedResources(world, environment);
 
 test('teardown deletes everything pr-7 owns, in order, and leaves pr-70 and a foreign look-alike alone; twice is safe', async () => {
   await provisioned('pr-7');

@@ -11,6 +11,7 @@ export const validInputs: Record<string, { inputs: Record<string, string>; requi
       subnets: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
       'security-groups': 'sg-0123456789abcdef0',
       image: 'nginx:1.27',
+      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
       'listener-arn': exampleListenerArn,
     },
     required: ['environment', 'cluster', 'host-pattern', 'subnets', 'security-groups'],

@@ -143,3 +143,25 @@ export async function seedService(
 export async function describe(world: World, cluster: string, service: string): Promise<Service | undefined> {
   return (await world.ecs.send(new DescribeServicesCommand({ cluster, services: [service], include: ['TAGS'] }))).services?.[0];
 }
+
+/** Every live resource in the emulator that carries this environment's tag, by its ARN or name. */
+export async function taggedResources(world: World, environment: string): Promise<string[]> {
+  const state = JSON.stringify(await world.control('/_emulator/state'));
+  const dump = JSON.parse(state) as { services: Record<string, Record<string, unknown>> };
+  const hits: string[] = [];
+  const visit = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) {
+      for (const [index, item] of value.entries()) visit(item, `${path}[${index}]`);
+    } else if (value && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      const status = record.status ?? record.State ?? record.lastStatus;
+      const dead = ['INACTIVE', 'DELETE_IN_PROGRESS', 'STOPPED'].includes(String(status));
+      const tags = JSON.stringify(record.tags ?? record.Tags ?? '');
+      const id = ['serviceArn', 'taskArn', 'taskDefinitionArn', 'TargetGroupArn', 'RuleArn', 'logGroupName', 'arn'].map((key) => record[key]).find(Boolean);
+      if (!dead && tags.includes('ecs-deploy-actions:environment') && tags.includes(`"${environment}"`)) hits.push(String(id ?? path));
+      else for (const [key, child] of Object.entries(record)) if (key !== 'tags' && key !== 'Tags') visit(child, `${path}.${key}`);
+    }
+  };
+  visit(dump.services, 'state');
+  return hits.sort();
+}

@@ -1,0 +1,119 @@
+// provision-platform (existing shared listener), run as a runner runs it, against the emulator.
+
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { SECURITY_GROUP, SUBNETS, startWorld, taggedResources, type World } from '../helpers/world.ts';
+
+let world: World;
+let elb: ElasticLoadBalancingV2Client;
+let listenerArn: string;
+
+beforeAll(async () => {
+  world = await startWorld();
+  elb = new ElasticLoadBalancingV2Client({
+    endpoint: world.emulator.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
+  });
+  const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'previews', Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
+  const listener = await elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000001' }],
+      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
+    }),
+  );
+  listenerArn = listener.Listeners?.[0]?.ListenerArn ?? '';
+});
+afterAll(async () => {
+  elb.destroy();
+  await world.stop();
+});
+
+const inputs = (environment: string, extra: Record<string, string> = {}) => ({
+  environment,
+  cluster: 'previews',
+  'listener-arn': listenerArn,
+  'host-pattern': '{env}.preview.example.com',
+  image: 'web:v1',
+  'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+  'container-port': '8080',
+  subnets: SUBNETS.join(','),
+  'security-groups': SECURITY_GROUP,
+  'health-check-interval': '10s',
+  'desired-count': '2',
+  ...extra,
+});
+
+async function healthyTargets(targetGroupArn: string): Promise<number> {
+  const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  return (health.TargetHealthDescriptions ?? []).filter((target) => target.TargetHealth?.State === 'healthy').length;
+}
+
+test('provision pr-7: routed by its host, targets healthy, summary; a re-run changes nothing', async () => {
+  const run = await world.run('provision-platform', { inputs: inputs('pr-7') });
+  expect(run.stdout).not.toContain('Unexpected error');
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.url).toBe('https://pr-7.preview.example.com');
+  expect(run.outputs['log-group']).toBe('/ecs/previews/pr-7');
+  expect(run.outputs['task-definition-arn']).toMatch(/task-definition\/previews-pr-7:1$/);
+  expect(await healthyTargets(run.outputs['target-group-arn'] ?? '')).toBe(2);
+  const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
+  const rule = rules.Rules?.find((candidate) => candidate.RuleArn === run.outputs['listener-rule-arn']);
+  expect(rule?.Conditions?.[0]?.HostHeaderConfig?.Values).toEqual(['pr-7.preview.example.com']);
+  expect(run.summary).toMatch(/\| service \| pr-7 \| created \|/);
+  // 2 tasks x (0.25 vCPU x $0.04048 + 0.5 GB x $0.004445) x 730 h, us-east-1 on-demand.
+  expect(run.outputs['estimated-monthly-cost']).toBe('18.02');
+  expect(run.summary).toContain('Fargate prices, us-east-1, as of 2026-11-24');
+
+  const before = (await world.calls()).length;
+  const again = await world.run('provision-platform', { inputs: inputs('pr-7') });
+  expect(again.exitCode).toBe(0);
+  expect(again.stdout).toContain('No changes: the environment already matches the inputs.');
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+  expect(again.outputs['listener-rule-arn']).toBe(run.outputs['listener-rule-arn']);
+});
+
+test('changed inputs update in place: a new revision, the same rule and target group', async () => {
+  const first = await world.run('provision-platform', { inputs: inputs('pr-8') });
+  const second = await world.run('provision-platform', { inputs: inputs('pr-8', { image: 'web:v2', 'health-check-path': '/healthz' }) });
+  expect(second.exitCode).toBe(0);
+  expect(second.outputs['task-definition-arn']).toMatch(/previews-pr-8:2$/);
+  expect(second.outputs['target-group-arn']).toBe(first.outputs['target-group-arn']);
+  expect(second.outputs['listener-rule-arn']).toBe(first.outputs['listener-rule-arn']);
+  expect(second.summary).toMatch(/\| target group \| previews-pr-8 \| updated \|/);
+  expect(second.summary).toMatch(/\| service \| pr-8 \| updated \|/);
+});
+
+test('10 environments provisioned at once on one listener: 10 distinct priorities, all healthy', async () => {
+  const environments = Array.from({ length: 10 }, (_, i) => `pr-${100 + i}`);
+  const runs = await Promise.all(environments.map((environment) => world.run('provision-platform', { inputs: inputs(environment), timeoutMs: 120_000 })));
+  for (const run of runs) expect(run.exitCode).toBe(0);
+  const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules ?? [];
+  const ours = rules.filter((rule) => runs.some((run) => run.outputs['listener-rule-arn'] === rule.RuleArn));
+  expect(new Set(ours.map((rule) => rule.Priority)).size).toBe(10);
+  for (const run of runs) expect(await healthyTargets(run.outputs['target-group-arn'] ?? '')).toBe(2);
+}, 180_000);
+
+test('interrupted after the target group and before the service, then torn down: nothing of it is left, others unchanged', async () => {
+  const durable = async (environment: string) => (await taggedResources(world, environment)).filter((id) => !id.includes(':task/'));
+  const othersBefore = [await durable('pr-7'), await durable('pr-8')];
+  await world.control('/_emulator/faults', { service: 'ecs', operation: 'RegisterTaskDefinition', error: 'InternalFailure', rate: 1 });
+  const interrupted = await world.run('provision-platform', { inputs: inputs('pr-9'), timeoutMs: 120_000 });
+  await world.control('/_emulator/faults', undefined, 'DELETE');
+  expect(interrupted.exitCode).toBe(1);
+  const teardown = await world.run('teardown-env', { inputs: { cluster: 'previews', environment: 'pr-9' } });
+  expect(teardown.exitCode).toBe(0);
+  expect(Number(teardown.outputs.deleted)).toBeGreaterThanOrEqual(3);
+  expect(await taggedResources(world, 'pr-9')).toEqual([]);
+  expect(othersBefore[0]?.length).toBeGreaterThan(3);
+  expect([await durable('pr-7'), await durable('pr-8')]).toEqual(othersBefore);
+}, 180_000);
