@@ -1,6 +1,5 @@
 // provision-platform: create or update an environment's cluster, load-balancer routing, task definition and service.
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { readProvisionPlatformConfig } from '../../src/actions/provision-platform.ts';
@@ -30,10 +29,7 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
     progress.phase(`Dry run: what ${config.environment} has now`);
     const cluster = await findCluster(ecs, config.cluster);
     const found = cluster
-      ? await discover(
-          { ecs, elb, logs, ecr: createClient(ECRClient, settings) },
-          { cluster: config.cluster, environment: config.environment, listenerArn: config.listenerArn },
-        )
+      ? await discover({ ecs, elb, logs }, { cluster: config.cluster, environment: config.environment, listenerArn: config.listenerArn })
       : undefined;
     const plan: [string, string, boolean][] = [
       ['cluster', config.cluster, !!cluster],

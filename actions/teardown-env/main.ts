@@ -9,6 +9,7 @@ import { notYetImplemented, runAction } from '../../src/run.ts';
 import { setOutput } from '../../src/runner.ts';
 import { deleteInventory } from '../../src/teardown/delete.ts';
 import { discover, type Found } from '../../src/teardown/discover.ts';
+import { discoverImages } from '../../src/teardown/images.ts';
 
 await runAction('teardown-env', async ({ progress, summary, clock }) => {
   const config = readTeardownEnvConfig();
@@ -23,12 +24,8 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
   };
 
   progress.phase(`Finding what ${environment} owns in cluster ${config.cluster}`);
-  const inventory = await discover(clients, {
-    cluster: config.cluster,
-    environment,
-    listenerArn: config.listenerArn,
-    imageRepository: config.deleteImages ? config.repository : undefined,
-  });
+  const inventory = await discover(clients, { cluster: config.cluster, environment, listenerArn: config.listenerArn });
+  if (config.deleteImages && config.repository) inventory.images = await discoverImages(clients.ecr, config.repository, environment);
   const planned: Found[] = [
     ...inventory.services.map((service) => ({ kind: 'service' as const, id: service.serviceArn ?? '', name: service.serviceName ?? '' })),
     ...inventory.rules,

@@ -1,6 +1,5 @@
 // What an environment owns, found by our tags (never by name alone), and the look-alikes it does not own.
 import { type CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeTaskDefinitionCommand, type ECSClient, ListTaskDefinitionsCommand, type Service } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
@@ -10,7 +9,7 @@ import {
   type ElasticLoadBalancingV2Client,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
+import { awsCall } from '../aws.ts';
 import { chunk, listClusterServices, tagsOf } from '../ecs/services.ts';
 import { familyOf } from '../ecs/task-definition.ts';
 import { environmentNames, isOwnedBy, ownerOf, type Tags } from '../environment.ts';
@@ -29,6 +28,7 @@ export interface Inventory {
   targetGroups: Found[];
   taskDefinitions: Found[];
   logGroups: Found[];
+  /** Filled by discoverImages when image tags are to be deleted too. */
   images: Found[];
   /** Resources named like the environment's that it does not own: reported, never touched. */
   foreign: Found[];
@@ -59,10 +59,10 @@ async function allTargetGroups(elb: ElasticLoadBalancingV2Client): Promise<Targe
 }
 
 export async function discover(
-  clients: { ecs: ECSClient; elb: ElasticLoadBalancingV2Client; logs: CloudWatchLogsClient; ecr: ECRClient },
-  options: { cluster: string; environment: string; listenerArn?: string | undefined; imageRepository?: string | undefined },
+  clients: { ecs: ECSClient; elb: ElasticLoadBalancingV2Client; logs: CloudWatchLogsClient },
+  options: { cluster: string; environment: string; listenerArn?: string | undefined },
 ): Promise<Inventory> {
-  const { ecs, elb, logs, ecr } = clients;
+  const { ecs, elb, logs } = clients;
   const { cluster, environment } = options;
   const names = environmentNames(cluster, environment);
   const foreign: Found[] = [];
@@ -144,21 +144,8 @@ export async function discover(
     else foreign.push(found);
   }
 
-  // The environment's image tag (pr-123) in the repository, when asked to delete it.
-  const images: Found[] = [];
-  if (options.imageRepository) {
-    const repository = options.imageRepository;
-    try {
-      await ecr.send(new DescribeImagesCommand({ repositoryName: repository, imageIds: [{ imageTag: environment }] }));
-      images.push({ kind: 'image tag', id: environment, name: `${repository}:${environment}` });
-    } catch (error) {
-      if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes(sdkErrorName(error) ?? ''))
-        throw wrapAwsError('DescribeImages', `${repository}:${environment}`, error);
-    }
-  }
-
   return {
-    images,
+    images: [],
     services,
     rules,
     targetGroups: owned.map((group) => ({ kind: 'target group', id: group.TargetGroupArn ?? '', name: group.TargetGroupName ?? '' })),
