@@ -1,6 +1,7 @@
 // npm run bench: every figure the project tracks, as a table with its target or baseline.
 import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
 import { measureDetection } from './detection.ts';
+import { measureEnvironmentOverhead } from './environment-overhead.ts';
 
 const { actions, emptyModuleMs } = await measureBundles();
 
@@ -38,3 +39,16 @@ console.log(`| failure seen by a poll        | ${detection.detectSeconds.toFixed
 console.log(`| step exits with the diagnosis | ${detection.exitSeconds.toFixed(1).padStart(18)} | no stopped-task or log diagnosis          |`);
 console.log('target: seen within one poll interval, at most 5 s');
 if (!(detection.detectSeconds <= 5)) process.exitCode = 1;
+
+const overhead = await measureEnvironmentOverhead();
+console.log('\nOwn overhead per environment (emulated seconds, time-scale 10): step duration minus the part AWS takes');
+console.log('| action             | step total | AWS critical path | own overhead | target |');
+console.log('|--------------------|------------|-------------------|--------------|--------|');
+for (const [name, total, aws] of [
+  ['provision-platform', overhead.provisionTotal, overhead.provisionAws],
+  ['teardown-env', overhead.teardownTotal, overhead.teardownAws],
+] as const) {
+  const own = total - aws;
+  console.log(`| ${name.padEnd(18)} | ${total.toFixed(1).padStart(10)} | ${aws.toFixed(1).padStart(17)} | ${own.toFixed(1).padStart(12)} | <= 5 s |`);
+  if (own > 5) process.exitCode = 1;
+}

@@ -12,14 +12,13 @@ import { ActionError } from '../../src/errors.ts';
 import { estimateCost, fargatePrices } from '../../src/pricing.ts';
 import { applySpec } from '../../src/provision/apply.ts';
 import { environmentSpec } from '../../src/provision/spec.ts';
-import { notYetImplemented, runAction } from '../../src/run.ts';
+import { runAction } from '../../src/run.ts';
 import { setOutput } from '../../src/runner.ts';
 import { discover } from '../../src/teardown/discover.ts';
 
 await runAction('provision-platform', async ({ progress, summary, clock }) => {
   const config = readProvisionPlatformConfig();
   const settings = awsSettings('provision-platform');
-  if (!config.listenerArn) throw notYetImplemented('provision-platform without listener-arn (creating the shared load balancer)', 'the inputs are valid');
   const spec = environmentSpec(config, settings.region);
   const ecs = createClient(ECSClient, settings);
   const elb = createClient(ElasticLoadBalancingV2Client, settings);

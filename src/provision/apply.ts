@@ -35,6 +35,7 @@ import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollou
 import { describeServices } from '../ecs/services.ts';
 import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { ensureSharedListener } from './shared-alb.ts';
 import { type EnvironmentSpec, TAG_SPEC, toEcsTags } from './spec.ts';
 
 export type Change = 'created' | 'updated' | 'unchanged';
@@ -95,7 +96,7 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     );
     record('cluster', config.cluster, 'created');
   }
-  const listenerArn = config.listenerArn ?? '';
+  const listenerArn = config.listenerArn ?? (await ensureSharedListener(elb, config, record));
   const listener = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((error: unknown) => {
     if (sdkErrorName(error) === 'ListenerNotFoundException')
       throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');

@@ -3,7 +3,10 @@
 import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
   DescribeRulesCommand,
+  DescribeTagsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -59,7 +62,7 @@ async function healthyTargets(targetGroupArn: string): Promise<number> {
 }
 
 test('provision pr-7: routed by its host, targets healthy, summary; a re-run changes nothing', async () => {
-  const run = await world.run('provision-platform', { inputs: inputs('pr-7') });
+  const run = await world.run('provision-platform', { inputs: inputs('pr-7', { ttl: '72h' }) });
   expect(run.stdout).not.toContain('Unexpected error');
   expect(run.exitCode).toBe(0);
   expect(run.outputs.url).toBe('https://pr-7.preview.example.com');
@@ -70,12 +73,16 @@ test('provision pr-7: routed by its host, targets healthy, summary; a re-run cha
   const rule = rules.Rules?.find((candidate) => candidate.RuleArn === run.outputs['listener-rule-arn']);
   expect(rule?.Conditions?.[0]?.HostHeaderConfig?.Values).toEqual(['pr-7.preview.example.com']);
   expect(run.summary).toMatch(/\| service \| pr-7 \| created \|/);
+  // ttl: every resource says when it expires (a sweep reads it).
+  const tags = await elb.send(new DescribeTagsCommand({ ResourceArns: [run.outputs['target-group-arn'] ?? ''] }));
+  const expires = tags.TagDescriptions?.[0]?.Tags?.find((tag) => tag.Key === 'ecs-deploy-actions:expires-at')?.Value ?? '';
+  expect(Date.parse(expires) - Date.now()).toBeGreaterThan(71 * 3600 * 1000);
   // 2 tasks x (0.25 vCPU x $0.04048 + 0.5 GB x $0.004445) x 730 h, us-east-1 on-demand.
   expect(run.outputs['estimated-monthly-cost']).toBe('18.02');
   expect(run.summary).toContain('Fargate prices, us-east-1, as of 2026-11-24');
 
   const before = (await world.calls()).length;
-  const again = await world.run('provision-platform', { inputs: inputs('pr-7') });
+  const again = await world.run('provision-platform', { inputs: inputs('pr-7', { ttl: '72h' }) });
   expect(again.exitCode).toBe(0);
   expect(again.stdout).toContain('No changes: the environment already matches the inputs.');
   expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
@@ -117,3 +124,37 @@ test('interrupted after the target group and before the service, then torn down:
   expect(othersBefore[0]?.length).toBeGreaterThan(3);
   expect([await durable('pr-7'), await durable('pr-8')]).toEqual(othersBefore);
 }, 180_000);
+
+test('without listener-arn: one shared internet-facing ALB per cluster (HTTPS, HTTP redirected), reused by every environment', async () => {
+  const shared = (environment: string) => {
+    const { 'listener-arn': _, ...rest } = inputs(environment, {
+      cluster: 'shared',
+      'certificate-arn': 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000002',
+      'load-balancer-subnets': SUBNETS.join(','),
+      'load-balancer-security-groups': SECURITY_GROUP,
+    });
+    return rest;
+  };
+  const [first, second] = await Promise.all([
+    world.run('provision-platform', { inputs: shared('pr-40') }),
+    world.run('provision-platform', { inputs: shared('pr-41') }),
+  ]);
+  expect(first.exitCode).toBe(0);
+  expect(second.exitCode).toBe(0);
+  const balancers = (await elb.send(new DescribeLoadBalancersCommand({}))).LoadBalancers?.filter((lb) => lb.LoadBalancerName === 'shared-shared') ?? [];
+  expect(balancers).toHaveLength(1);
+  expect(balancers[0]?.Scheme).toBe('internet-facing');
+  const listeners = (await elb.send(new DescribeListenersCommand({ LoadBalancerArn: balancers[0]?.LoadBalancerArn }))).Listeners ?? [];
+  expect(listeners.map((l) => [l.Port, l.Protocol, l.DefaultActions?.[0]?.Type]).sort()).toEqual([
+    [443, 'HTTPS', 'fixed-response'],
+    [80, 'HTTP', 'redirect'],
+  ]);
+  const https = listeners.find((l) => l.Port === 443)?.ListenerArn;
+  const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: https }))).Rules ?? [];
+  expect(rules.filter((rule) => [first.outputs['listener-rule-arn'], second.outputs['listener-rule-arn']].includes(rule.RuleArn))).toHaveLength(2);
+
+  const before = (await world.calls()).length;
+  const again = await world.run('provision-platform', { inputs: shared('pr-40') });
+  expect(again.stdout).toContain('No changes');
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+}, 120_000);

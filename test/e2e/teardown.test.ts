@@ -165,3 +165,11 @@ test('after a provision interrupted between the target group and the service, te
   expect(run.outputs.deleted).toBe('2');
   expect(await tagged('pr-33')).toEqual([]);
 });
+
+test('keep-logs keeps the log group and deletes the rest', async () => {
+  await provisioned('pr-50');
+  const run = await world.run('teardown-env', { inputs: { cluster, environment: 'pr-50', 'keep-logs': 'true' } });
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.deleted).toBe('4');
+  expect(await tagged('pr-50')).toEqual(['/ecs/previews/pr-50']);
+});

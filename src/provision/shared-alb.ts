@@ -1,0 +1,109 @@
+// The platform's shared load balancer, when no listener-arn is given: found by its platform tag, or
+// created once (internet-facing, HTTPS with the certificate, HTTP redirected to HTTPS). Never deleted
+// by an environment's teardown: it carries no environment tag.
+import {
+  CreateListenerCommand,
+  CreateLoadBalancerCommand,
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTagsCommand,
+  type ElasticLoadBalancingV2Client,
+  type LoadBalancer,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
+import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
+import { chunk } from '../ecs/services.ts';
+import { fitName, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
+import { ActionError } from '../errors.ts';
+
+export const TAG_PLATFORM = 'ecs-deploy-actions:platform';
+
+async function findSharedLoadBalancer(elb: ElasticLoadBalancingV2Client, cluster: string): Promise<LoadBalancer | undefined> {
+  const balancers: LoadBalancer[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await awsCall('DescribeLoadBalancers', 'load balancers', () => elb.send(new DescribeLoadBalancersCommand({ Marker: marker, PageSize: 400 })));
+    balancers.push(...(page.LoadBalancers ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  for (const batch of chunk(balancers, 20)) {
+    const tags = await awsCall('DescribeTags', 'load balancers', () =>
+      elb.send(new DescribeTagsCommand({ ResourceArns: batch.map((balancer) => balancer.LoadBalancerArn ?? '') })),
+    );
+    const ours = tags.TagDescriptions?.find(
+      (description) =>
+        description.Tags?.some((tag) => tag.Key === TAG_PLATFORM && tag.Value === cluster) &&
+        description.Tags?.some((tag) => tag.Key === TAG_MANAGED_BY && tag.Value === MANAGED_BY),
+    );
+    if (ours) return balancers.find((balancer) => balancer.LoadBalancerArn === ours.ResourceArn);
+  }
+  return undefined;
+}
+
+async function createListener(elb: ElasticLoadBalancingV2Client, input: ConstructorParameters<typeof CreateListenerCommand>[0]): Promise<void> {
+  try {
+    await elb.send(new CreateListenerCommand(input));
+  } catch (error) {
+    // Another environment's run created it a moment ago.
+    if (sdkErrorName(error) !== 'DuplicateListenerException' && sdkErrorName(error) !== 'DuplicateListener')
+      throw wrapAwsError('CreateListener', `port ${input.Port}`, error);
+  }
+}
+
+/** The HTTPS listener of the cluster's shared ALB, creating the ALB and its listeners when missing. */
+export async function ensureSharedListener(
+  elb: ElasticLoadBalancingV2Client,
+  config: ProvisionPlatformConfig,
+  record: (resource: string, name: string, change: 'created' | 'unchanged') => void,
+): Promise<string> {
+  const name = fitName(`${config.cluster}-shared`.replace(/[^A-Za-z0-9-]/g, '-'), 32);
+  let balancer = await findSharedLoadBalancer(elb, config.cluster);
+  if (balancer) record('load balancer', name, 'unchanged');
+  else {
+    // Same name and settings: AWS returns the existing one, so concurrent first runs converge.
+    const created = await awsCall('CreateLoadBalancer', name, () =>
+      elb.send(
+        new CreateLoadBalancerCommand({
+          Name: name,
+          Type: 'application',
+          Scheme: 'internet-facing',
+          Subnets: config.loadBalancerSubnets,
+          SecurityGroups: config.loadBalancerSecurityGroups,
+          Tags: [
+            { Key: TAG_MANAGED_BY, Value: MANAGED_BY },
+            { Key: TAG_PLATFORM, Value: config.cluster },
+          ],
+        }),
+      ),
+    );
+    balancer = created.LoadBalancers?.[0];
+    record('load balancer', name, 'created');
+  }
+  const loadBalancerArn = balancer?.LoadBalancerArn ?? '';
+  const listeners =
+    (await awsCall('DescribeListeners', name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn })))).Listeners ?? [];
+  if (!listeners.some((listener) => listener.Port === 80)) {
+    await createListener(elb, {
+      LoadBalancerArn: loadBalancerArn,
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [{ Type: 'redirect', RedirectConfig: { Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' } }],
+    });
+    record('listener', `${name}:80 (redirect to HTTPS)`, 'created');
+  }
+  let https = listeners.find((listener) => listener.Port === 443);
+  if (!https) {
+    await createListener(elb, {
+      LoadBalancerArn: loadBalancerArn,
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: config.certificateArn }],
+      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'No environment here.' } }],
+    });
+    record('listener', `${name}:443`, 'created');
+    const again = await awsCall('DescribeListeners', name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn })));
+    https = again.Listeners?.find((listener) => listener.Port === 443);
+  }
+  if (!https?.ListenerArn) throw new ActionError(`The shared load balancer ${name} has no HTTPS listener.`, 'give listener-arn, or check the certificate-arn.');
+  return https.ListenerArn;
+}
