@@ -1,8 +1,7 @@
 // Our own time per environment: the emulated duration of provision-platform and teardown-env minus the
 // part AWS itself takes (the service deployment, the service draining), at time-scale 10.
 import { ListServiceDeploymentsCommand } from '@aws-sdk/client-ecs';
-import { CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SECURITY_GROUP, SUBNETS, startWorld } from '../test/helpers/world.ts';
+import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld } from '../test/helpers/world.ts';
 
 const TIME_SCALE = 10;
 
@@ -15,21 +14,8 @@ export interface OverheadFigures {
 
 export async function measureEnvironmentOverhead(): Promise<OverheadFigures> {
   const world = await startWorld({ timeScale: TIME_SCALE });
-  const elb = new ElasticLoadBalancingV2Client({
-    endpoint: world.emulator.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
-  });
   try {
-    const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'bench', Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
-    const listener = await elb.send(
-      new CreateListenerCommand({
-        LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
-        Port: 80,
-        Protocol: 'HTTP',
-        DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
-      }),
-    );
+    const { listenerArn } = await sharedListener(world, 'bench');
     const now = async () => ((await world.control('/_emulator/clock')) as { epochMs: number }).epochMs;
     const calls = async () =>
       (await world.control('/_emulator/calls')) as { calls: { operation: string; time: number; parameters: Record<string, unknown> }[] };
@@ -39,7 +25,7 @@ export async function measureEnvironmentOverhead(): Promise<OverheadFigures> {
       inputs: {
         environment: 'pr-1',
         cluster: 'bench',
-        'listener-arn': listener.Listeners?.[0]?.ListenerArn ?? '',
+        'listener-arn': listenerArn,
         'host-pattern': '{env}.preview.example.com',
         image: 'web:v1',
         'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
@@ -70,7 +56,6 @@ export async function measureEnvironmentOverhead(): Promise<OverheadFigures> {
       teardownAws: (nextDelete - deleted) / 1000,
     };
   } finally {
-    elb.destroy();
     await world.stop();
   }
 }

@@ -48,45 +48,35 @@ async function platformStandIn(): Promise<string[]> {
   return [`created ALB previews (${lb.LoadBalancers?.[0]?.DNSName}) with an HTTPS listener, as the team's IaC would`];
 }
 
+/** The provision step's inputs: the same on the first run and on the re-run. */
+const provisionInputs = () => ({
+  environment,
+  cluster,
+  'listener-arn': listenerArn,
+  'host-pattern': '{env}.preview.example.com',
+  image: 'web:sha-1a2b3c',
+  'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+  'container-port': '8080',
+  subnets: subnets.join(','),
+  'security-groups': securityGroup,
+  'health-check-interval': '10s',
+  'desired-count': '2',
+  'capacity-provider-strategy': 'FARGATE_SPOT:3,FARGATE:1',
+});
+
 const story: Step[] = [
   { title: 'PR #7 opened: build and push the image', action: 'build-push-ecr', inputs: { repository: 'web', tags: 'pr-7' }, expect: 'not yet implemented' },
   { title: 'Platform: the shared load balancer (stand-in for the team’s IaC)', expect: 'stand-in', standIn: platformStandIn },
   {
     title: 'PR #7 opened: provision the preview environment',
     action: 'provision-platform',
-    inputs: () => ({
-      environment,
-      cluster,
-      'listener-arn': listenerArn,
-      'host-pattern': '{env}.preview.example.com',
-      image: 'web:sha-1a2b3c',
-      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-      'container-port': '8080',
-      subnets: subnets.join(','),
-      'security-groups': securityGroup,
-      'health-check-interval': '10s',
-      'desired-count': '2',
-      'capacity-provider-strategy': 'FARGATE_SPOT:3,FARGATE:1',
-    }),
+    inputs: provisionInputs,
     expect: 'succeeded',
   },
   {
     title: 'PR #7 re-run: nothing to change',
     action: 'provision-platform',
-    inputs: () => ({
-      environment,
-      cluster,
-      'listener-arn': listenerArn,
-      'host-pattern': '{env}.preview.example.com',
-      image: 'web:sha-1a2b3c',
-      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-      'container-port': '8080',
-      subnets: subnets.join(','),
-      'security-groups': securityGroup,
-      'health-check-interval': '10s',
-      'desired-count': '2',
-      'capacity-provider-strategy': 'FARGATE_SPOT:3,FARGATE:1',
-    }),
+    inputs: provisionInputs,
     expect: 'succeeded',
   },
   {

@@ -1,4 +1,4 @@
-// The GitHub Actions runner protocol: inputs, outputs, state, masking, log commands, summary file.
+// The GitHub Actions runner protocol: inputs, outputs, masking, log commands, summary file.
 // Our own small module instead of @actions/core: core 3 statically bundles undici (about 480 kB
 // minified) for OIDC tokens we never request, which alone would put every bundle over its budget.
 import { randomUUID } from 'node:crypto';
@@ -25,7 +25,7 @@ function command(name: string, message: string, properties: Record<string, strin
   process.stdout.write(`::${name}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`);
 }
 
-/** Appends `name<<delimiter` blocks to a runner file (GITHUB_OUTPUT, GITHUB_STATE). */
+/** Appends a `name<<delimiter` block to a runner file such as GITHUB_OUTPUT. */
 function appendKeyValue(fileVariable: string, name: string, value: string): boolean {
   const file = process.env[fileVariable];
   if (!file) return false;
@@ -40,10 +40,6 @@ export function setOutput(name: string, value: string | number | boolean): void 
   if (!appendKeyValue('GITHUB_OUTPUT', name, text)) command('set-output', text, { name });
 }
 
-export function saveState(name: string, value: string): void {
-  if (!appendKeyValue('GITHUB_STATE', name, value)) command('save-state', value, { name });
-}
-
 /** Tells the runner to replace every occurrence of value with *** in the log. */
 export function setSecret(value: string): void {
   if (value) command('add-mask', value);
@@ -51,10 +47,6 @@ export function setSecret(value: string): void {
 
 export function info(message: string): void {
   process.stdout.write(`${message}${EOL}`);
-}
-
-export function debug(message: string): void {
-  command('debug', message);
 }
 
 export function warning(message: string, title?: string): void {
@@ -71,16 +63,6 @@ export function startGroup(title: string): void {
 
 export function endGroup(): void {
   command('endgroup', '');
-}
-
-/** Runs fn inside a collapsible log group. */
-export async function group<T>(title: string, fn: () => Promise<T>): Promise<T> {
-  startGroup(title);
-  try {
-    return await fn();
-  } finally {
-    endGroup();
-  }
 }
 
 /** Appends markdown to the job summary; false when the runner gave no summary file. */

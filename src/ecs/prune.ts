@@ -1,4 +1,4 @@
-// keep-revisions: deregister and delete a family's old revisions that no service of the cluster uses.
+// Removing task-definition revisions: keep-revisions (old ones no service uses) and teardown (all of an environment's).
 import { DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
 import { familyRevisions } from './history.ts';
@@ -11,11 +11,16 @@ export async function pruneRevisions(ecs: ECSClient, cluster: string, family: st
     (await listClusterServices(ecs, cluster)).flatMap((service) => [service.taskDefinition, ...(service.deployments ?? []).map((d) => d.taskDefinition)]),
   );
   const doomed = active.slice(keep).filter((arn) => !inUse.has(arn));
-  for (const arn of doomed) {
+  await deleteRevisions(ecs, doomed);
+  return doomed.reverse();
+}
+
+/** Deregisters the ACTIVE revisions among `arns` (INACTIVE ones are already), then deletes them all, 10 a call. */
+export async function deleteRevisions(ecs: ECSClient, arns: string[], alreadyInactive: ReadonlySet<string> = new Set()): Promise<void> {
+  for (const arn of arns.filter((candidate) => !alreadyInactive.has(candidate))) {
     await awsCall('DeregisterTaskDefinition', arn, () => ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
   }
-  for (const batch of chunk(doomed, 10)) {
+  for (const batch of chunk(arns, 10)) {
     await awsCall('DeleteTaskDefinitions', batch.join(', '), () => ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: batch })));
   }
-  return doomed.reverse();
 }

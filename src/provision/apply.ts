@@ -16,7 +16,6 @@ import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeRulesCommand,
-  DescribeTagsCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
@@ -32,8 +31,9 @@ import { findCluster } from '../ecs/cluster.ts';
 import { findServiceDeployment, type StartedDeployment, startDeployment } from '../ecs/deploy.ts';
 import { registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollout.ts';
-import { describeServices } from '../ecs/services.ts';
-import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, type Tags } from '../environment.ts';
+import { describeServices, tagsOf } from '../ecs/services.ts';
+import { describeElbTags, toElbTags } from '../elb/tags.ts';
+import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { ensureSharedListener } from './shared-alb.ts';
 import { type EnvironmentSpec, TAG_SPEC, toEcsTags } from './spec.ts';
@@ -51,13 +51,6 @@ export interface ProvisionResult {
 
 export interface ProvisionContext extends EngineContext {
   elb: ElasticLoadBalancingV2Client;
-}
-
-const elbTags = (tags: Tags) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-
-async function tagsOfElb(elb: ElasticLoadBalancingV2Client, arn: string): Promise<Tags> {
-  const response = await awsCall('DescribeTags', arn, () => elb.send(new DescribeTagsCommand({ ResourceArns: [arn] })));
-  return Object.fromEntries((response.TagDescriptions?.[0]?.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
 function notOurs(kind: string, name: string, environment: string): ActionError {
@@ -115,14 +108,15 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);
 
   const [existing] = (await describeServices(ecs, config.cluster, [spec.names.service])).found;
-  if (existing && !isOwnedBy(Object.fromEntries((existing.tags ?? []).map((t) => [t.key ?? '', t.value ?? ''])), environment)) {
+  if (existing && !isOwnedBy(tagsOf(existing), environment)) {
     throw notOurs('service', spec.names.service, environment);
   }
   const taskDefinitionArn = await ensureRevision(ecs, spec, existing, record);
 
   let started: StartedDeployment | undefined;
+  let service = existing;
   if (!existing) {
-    started = await createService(ecs, config, spec, taskDefinitionArn, targetGroupArn);
+    ({ started, service } = await createService(ecs, config, spec, taskDefinitionArn, targetGroupArn));
     record('service', spec.names.service, 'created');
   } else if (existing.taskDefinition !== taskDefinitionArn || existing.desiredCount !== config.desiredCount) {
     started = await startDeployment(ecs, config.cluster, existing, { taskDefinitionArn, desiredCount: config.desiredCount, forceNewDeployment: false });
@@ -130,7 +124,6 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   } else record('service', spec.names.service, 'unchanged');
 
   let deployment: DeploymentResult | undefined;
-  const [service] = (await describeServices(ecs, config.cluster, [spec.names.service])).found;
   if (started && service) {
     [deployment] = await follow(context, [started], [{ service, taskDefinitionArn, containers: spec.registration.containerDefinitions }], config.timeout);
   }
@@ -194,7 +187,7 @@ async function ensureTargetGroup(
           VpcId: vpcId,
           TargetType: 'ip',
           ...health,
-          Tags: elbTags(spec.tags),
+          Tags: toElbTags(spec.tags),
         }),
       ),
     );
@@ -211,7 +204,7 @@ async function ensureTargetGroup(
     return group;
   }
   const arn = found.TargetGroupArn ?? '';
-  if (!isOwnedBy(await tagsOfElb(elb, arn), spec.environment)) throw notOurs('target group', name, spec.environment);
+  if (!isOwnedBy((await describeElbTags(elb, [arn])).get(arn) ?? {}, spec.environment)) throw notOurs('target group', name, spec.environment);
   let change: Change = 'unchanged';
   if (
     found.HealthCheckPath !== health.HealthCheckPath ||
@@ -265,13 +258,10 @@ async function ensureRule(
   for (let attempt = 0; attempt < 20; attempt++) {
     const rules = (await awsCall('DescribeRules', listenerArn, () => elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn })))).Rules ?? [];
     const candidates = rules.filter((rule) => !rule.IsDefault);
-    const tags = new Map<string, Tags>();
-    for (let i = 0; i < candidates.length; i += 20) {
-      const batch = candidates.slice(i, i + 20).map((rule) => rule.RuleArn ?? '');
-      const response = await awsCall('DescribeTags', 'listener rules', () => elb.send(new DescribeTagsCommand({ ResourceArns: batch })));
-      for (const d of response.TagDescriptions ?? [])
-        tags.set(d.ResourceArn ?? '', Object.fromEntries((d.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])));
-    }
+    const tags = await describeElbTags(
+      elb,
+      candidates.map((rule) => rule.RuleArn ?? ''),
+    );
     const ours = candidates.find((rule) => isOwnedBy(tags.get(rule.RuleArn ?? '') ?? {}, spec.environment));
     if (ours?.RuleArn) {
       if (sameRule(ours, conditions, targetGroupArn)) record('listener rule', `priority ${ours.Priority}`, 'unchanged');
@@ -287,7 +277,7 @@ async function ensureRule(
     while (used.has(priority)) priority = (priority % 50_000) + 1;
     try {
       const created = await elb.send(
-        new CreateRuleCommand({ ListenerArn: listenerArn, Priority: priority, Conditions: conditions, Actions: actions, Tags: elbTags(spec.tags) }),
+        new CreateRuleCommand({ ListenerArn: listenerArn, Priority: priority, Conditions: conditions, Actions: actions, Tags: toElbTags(spec.tags) }),
       );
       record('listener rule', `priority ${priority}`, 'created');
       return created.Rules?.[0]?.RuleArn ?? '';
@@ -325,7 +315,7 @@ async function createService(
   spec: EnvironmentSpec,
   taskDefinitionArn: string,
   targetGroupArn: string,
-): Promise<StartedDeployment> {
+): Promise<{ started: StartedDeployment; service: Service | undefined }> {
   const strategy = config.capacityProviderStrategy.map((item) => {
     const [capacityProvider = 'FARGATE', weight = '1'] = item.split(':');
     return { capacityProvider, weight: Number(weight) };
@@ -358,7 +348,7 @@ async function createService(
   );
   const primary = response.service?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
   const startedAt = primary?.createdAt ?? new Date();
-  return {
+  const started: StartedDeployment = {
     cluster: config.cluster,
     serviceName: spec.names.service,
     previousTaskDefinitionArn: '',
@@ -368,4 +358,5 @@ async function createService(
     startedAt,
     unchanged: false,
   };
+  return { started, service: response.service };
 }

@@ -6,13 +6,12 @@ import {
   CreateLoadBalancerCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
-  DescribeTagsCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
-import { chunk } from '../ecs/services.ts';
+import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { fitName, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 
@@ -26,18 +25,14 @@ async function findSharedLoadBalancer(elb: ElasticLoadBalancingV2Client, cluster
     balancers.push(...(page.LoadBalancers ?? []));
     marker = page.NextMarker;
   } while (marker);
-  for (const batch of chunk(balancers, 20)) {
-    const tags = await awsCall('DescribeTags', 'load balancers', () =>
-      elb.send(new DescribeTagsCommand({ ResourceArns: batch.map((balancer) => balancer.LoadBalancerArn ?? '') })),
-    );
-    const ours = tags.TagDescriptions?.find(
-      (description) =>
-        description.Tags?.some((tag) => tag.Key === TAG_PLATFORM && tag.Value === cluster) &&
-        description.Tags?.some((tag) => tag.Key === TAG_MANAGED_BY && tag.Value === MANAGED_BY),
-    );
-    if (ours) return balancers.find((balancer) => balancer.LoadBalancerArn === ours.ResourceArn);
-  }
-  return undefined;
+  const tags = await describeElbTags(
+    elb,
+    balancers.map((balancer) => balancer.LoadBalancerArn ?? ''),
+  );
+  return balancers.find((balancer) => {
+    const found = tags.get(balancer.LoadBalancerArn ?? '') ?? {};
+    return found[TAG_PLATFORM] === cluster && found[TAG_MANAGED_BY] === MANAGED_BY;
+  });
 }
 
 async function createListener(elb: ElasticLoadBalancingV2Client, input: ConstructorParameters<typeof CreateListenerCommand>[0]): Promise<void> {
@@ -69,10 +64,7 @@ export async function ensureSharedListener(
           Scheme: 'internet-facing',
           Subnets: config.loadBalancerSubnets,
           SecurityGroups: config.loadBalancerSecurityGroups,
-          Tags: [
-            { Key: TAG_MANAGED_BY, Value: MANAGED_BY },
-            { Key: TAG_PLATFORM, Value: config.cluster },
-          ],
+          Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: config.cluster }),
         }),
       ),
     );

@@ -2,14 +2,7 @@
 // done, so a second run, or a run after an interrupted one, finishes the job.
 import { type CloudWatchLogsClient, DeleteLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import {
-  DeleteServiceCommand,
-  DeleteTaskDefinitionsCommand,
-  DeregisterTaskDefinitionCommand,
-  DescribeServicesCommand,
-  type ECSClient,
-  UpdateServiceCommand,
-} from '@aws-sdk/client-ecs';
+import { DeleteServiceCommand, DescribeServicesCommand, type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import {
   DeleteRuleCommand,
   DeleteTargetGroupCommand,
@@ -17,7 +10,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
-import { chunk } from '../ecs/services.ts';
+import { deleteRevisions } from '../ecs/prune.ts';
 import { ActionError } from '../errors.ts';
 import type { Progress } from '../report.ts';
 import { type Clock, pollUntil } from '../watch.ts';
@@ -129,14 +122,11 @@ export async function deleteInventory(context: TeardownContext, inventory: Inven
 
   if (inventory.taskDefinitions.length > 0) {
     progress.phase('Deregistering and deleting task definitions');
-    for (const revision of inventory.taskDefinitions) {
-      await gone('DeregisterTaskDefinition', revision.name, [], () => ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: revision.id })));
-    }
-    for (const batch of chunk(inventory.taskDefinitions, 10)) {
-      await awsCall('DeleteTaskDefinitions', batch.map((revision) => revision.name).join(', '), () =>
-        ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: batch.map((revision) => revision.id) })),
-      );
-    }
+    await deleteRevisions(
+      ecs,
+      inventory.taskDefinitions.map((revision) => revision.id),
+      new Set(inventory.taskDefinitions.filter((revision) => revision.inactive).map((revision) => revision.id)),
+    );
     progress.line(`deleted ${inventory.taskDefinitions.map((revision) => revision.name).join(', ')}`);
     deleted.push(...inventory.taskDefinitions);
   }

@@ -4,15 +4,15 @@ import { DescribeTaskDefinitionCommand, type ECSClient, ListTaskDefinitionsComma
 import {
   DescribeListenersCommand,
   DescribeRulesCommand,
-  DescribeTagsCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall } from '../aws.ts';
-import { chunk, listClusterServices, tagsOf } from '../ecs/services.ts';
+import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { familyOf } from '../ecs/task-definition.ts';
-import { environmentNames, isOwnedBy, ownerOf, type Tags } from '../environment.ts';
+import { describeElbTags } from '../elb/tags.ts';
+import { environmentNames, isOwnedBy, ownerOf } from '../environment.ts';
 
 export interface Found {
   kind: 'service' | 'listener rule' | 'target group' | 'task definition' | 'log group' | 'image tag';
@@ -20,6 +20,8 @@ export interface Found {
   id: string;
   /** For people. */
   name: string;
+  /** A task definition already deregistered by an earlier, interrupted teardown. */
+  inactive?: boolean;
 }
 
 export interface Inventory {
@@ -32,19 +34,6 @@ export interface Inventory {
   images: Found[];
   /** Resources named like the environment's that it does not own: reported, never touched. */
   foreign: Found[];
-}
-
-function elbTags(descriptions: { ResourceArn?: string; Tags?: { Key?: string; Value?: string }[] }[]): Map<string, Tags> {
-  return new Map(descriptions.map((d) => [d.ResourceArn ?? '', Object.fromEntries((d.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']))]));
-}
-
-async function describeElbTags(elb: ElasticLoadBalancingV2Client, arns: string[]): Promise<Map<string, Tags>> {
-  const tags = new Map<string, Tags>();
-  for (const batch of chunk(arns, 20)) {
-    const response = await awsCall('DescribeTags', `${batch.length} load-balancer resources`, () => elb.send(new DescribeTagsCommand({ ResourceArns: batch })));
-    for (const [arn, value] of elbTags(response.TagDescriptions ?? [])) tags.set(arn, value);
-  }
-  return tags;
 }
 
 async function allTargetGroups(elb: ElasticLoadBalancingV2Client): Promise<TargetGroup[]> {
@@ -125,7 +114,7 @@ export async function discover(
           ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
         );
         const tags = Object.fromEntries((described.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
-        const found = { kind: 'task definition' as const, id: arn, name: arn.split('/').pop() ?? arn };
+        const found: Found = { kind: 'task definition', id: arn, name: arn.split('/').pop() ?? arn, inactive: status === 'INACTIVE' };
         if (isOwnedBy(tags, environment)) taskDefinitions.push(found);
         else foreign.push(found);
       }

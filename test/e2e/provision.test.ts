@@ -1,17 +1,15 @@
 // provision-platform (existing shared listener), run as a runner runs it, against the emulator.
 
 import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTagsCommand,
   DescribeTargetHealthCommand,
-  ElasticLoadBalancingV2Client,
+  type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { SECURITY_GROUP, SUBNETS, startWorld, taggedResources, type World } from '../helpers/world.ts';
+import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
 let elb: ElasticLoadBalancingV2Client;
@@ -19,27 +17,10 @@ let listenerArn: string;
 
 beforeAll(async () => {
   world = await startWorld();
-  elb = new ElasticLoadBalancingV2Client({
-    endpoint: world.emulator.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
-  });
-  const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'previews', Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
-  const listener = await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
-      Port: 443,
-      Protocol: 'HTTPS',
-      Certificates: [{ CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000001' }],
-      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
-    }),
-  );
-  listenerArn = listener.Listeners?.[0]?.ListenerArn ?? '';
+  elb = world.elb;
+  ({ listenerArn } = await sharedListener(world, 'previews', { https: true }));
 });
-afterAll(async () => {
-  elb.destroy();
-  await world.stop();
-});
+afterAll(() => world.stop());
 
 const inputs = (environment: string, extra: Record<string, string> = {}) => ({
   environment,

@@ -3,15 +3,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateServiceCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { root } from '../helpers/run-bundle.ts';
-import { describe as describeService, SECURITY_GROUP, SUBNETS, seedService, startWorld, type World } from '../helpers/world.ts';
+import { describe as describeService, SECURITY_GROUP, SUBNETS, seedService, sharedListener, startWorld, type World } from '../helpers/world.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -216,25 +211,11 @@ test('force-new-deployment with a desired count and wait: false starts fresh tas
 
 test('one service refuses the update: the others are still deployed and watched, and the step names the one refused', async () => {
   const plain = await seedService(world, { cluster: 'mixed', service: 'plain', image: 'web:v1' });
-  const elb = new ElasticLoadBalancingV2Client({
-    endpoint: world.emulator.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
-  });
-  const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'mixed', Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
-  const tg = await elb.send(
+  const tg = await world.elb.send(
     new CreateTargetGroupCommand({ Name: 'mixed-fronted', Protocol: 'HTTP', Port: 8080, VpcId: 'vpc-0e1a2b3c4d5e6f701', TargetType: 'ip' }),
   );
   const targetGroupArn = tg.TargetGroups?.[0]?.TargetGroupArn ?? '';
-  await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
-      Port: 80,
-      Protocol: 'HTTP',
-      DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
-    }),
-  );
-  elb.destroy();
+  await sharedListener(world, 'mixed', { defaultAction: { Type: 'forward', TargetGroupArn: targetGroupArn } });
   await world.ecs.send(
     new CreateServiceCommand({
       cluster: 'mixed',

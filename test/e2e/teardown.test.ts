@@ -3,16 +3,10 @@
 
 import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import {
-  CreateListenerCommand,
-  CreateLoadBalancerCommand,
-  CreateRuleCommand,
-  CreateTargetGroupCommand,
-  ElasticLoadBalancingV2Client,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateRuleCommand, CreateTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { environmentNames, ownershipTags } from '../../src/environment.ts';
-import { SECURITY_GROUP, SUBNETS, startWorld, taggedResources, type World } from '../helpers/world.ts';
+import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
 let elb: ElasticLoadBalancingV2Client;
@@ -22,27 +16,11 @@ const cluster = 'previews';
 
 beforeAll(async () => {
   world = await startWorld();
-  elb = new ElasticLoadBalancingV2Client({
-    endpoint: world.emulator.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
-  });
+  elb = world.elb;
   await world.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
-  const lb = await elb.send(new CreateLoadBalancerCommand({ Name: 'shared', Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
-  const listener = await elb.send(
-    new CreateListenerCommand({
-      LoadBalancerArn: lb.LoadBalancers?.[0]?.LoadBalancerArn,
-      Port: 80,
-      Protocol: 'HTTP',
-      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
-    }),
-  );
-  listenerArn = listener.Listeners?.[0]?.ListenerArn ?? '';
+  ({ listenerArn } = await sharedListener(world, 'shared'));
 });
-afterAll(async () => {
-  elb.destroy();
-  await world.stop();
-});
+afterAll(() => world.stop());
 
 /** What provision-platform leaves for an environment; `upTo` stops early, as an interrupted run would. */
 async function provisioned(environment: string, upTo: 'target-group' | 'service' = 'service'): Promise<void> {

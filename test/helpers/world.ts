@@ -9,6 +9,7 @@ import {
   RegisterTaskDefinitionCommand,
   type Service,
 } from '@aws-sdk/client-ecs';
+import { type Action, CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { type BundleOptions, type BundleRun, runBundle } from './run-bundle.ts';
 
@@ -27,6 +28,7 @@ export interface World {
   emulator: RunningEmulator;
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
+  elb: ElasticLoadBalancingV2Client;
   timeScale: number;
   control<T = unknown>(path: string, body?: unknown, method?: string): Promise<T>;
   calls(): Promise<CallRecord[]>;
@@ -40,6 +42,7 @@ export async function startWorld(options: { timeScale?: number; registry?: boole
   const config = { endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } };
   const ecs = new ECSClient(config);
   const logs = new CloudWatchLogsClient(config);
+  const elb = new ElasticLoadBalancingV2Client(config);
   const control = async <T>(path: string, body?: unknown, method?: string): Promise<T> => {
     const response = await fetch(`${emulator.endpoint}${path}`, {
       method: method ?? (body === undefined ? 'GET' : 'POST'),
@@ -52,6 +55,7 @@ export async function startWorld(options: { timeScale?: number; registry?: boole
     emulator,
     ecs,
     logs,
+    elb,
     timeScale,
     control,
     calls: async () => (await control<{ calls: CallRecord[] }>('/_emulator/calls')).calls,
@@ -63,9 +67,34 @@ export async function startWorld(options: { timeScale?: number; registry?: boole
     stop: async () => {
       ecs.destroy();
       logs.destroy();
+      elb.destroy();
       await emulator.stop();
     },
   };
+}
+
+/** A new ALB in the default subnets with one listener: HTTPS on 443 (as a team's IaC makes), or HTTP on 80. */
+export async function sharedListener(
+  world: World,
+  name: string,
+  options: { https?: boolean; defaultAction?: Action } = {},
+): Promise<{ listenerArn: string; loadBalancerArn: string }> {
+  const lb = await world.elb.send(new CreateLoadBalancerCommand({ Name: name, Subnets: SUBNETS, SecurityGroups: [SECURITY_GROUP] }));
+  const loadBalancerArn = lb.LoadBalancers?.[0]?.LoadBalancerArn ?? '';
+  const listener = await world.elb.send(
+    new CreateListenerCommand({
+      LoadBalancerArn: loadBalancerArn,
+      ...(options.https
+        ? {
+            Port: 443,
+            Protocol: 'HTTPS',
+            Certificates: [{ CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000001' }],
+          }
+        : { Port: 80, Protocol: 'HTTP' }),
+      DefaultActions: [options.defaultAction ?? { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }],
+    }),
+  );
+  return { listenerArn: listener.Listeners?.[0]?.ListenerArn ?? '', loadBalancerArn };
 }
 
 /** Emulated seconds pass at timeScale x wall time: wait until the predicate holds. */
