@@ -1,4 +1,6 @@
 // npm run bench: every figure the project tracks, as a table with its target or baseline.
+
+import { canBuildImages, measureBuildPush } from './build-push.ts';
 import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
 import { measureDetection } from './detection.ts';
 import { measureEnvironmentOverhead } from './environment-overhead.ts';
@@ -51,4 +53,18 @@ for (const [name, total, aws] of [
   const own = total - aws;
   console.log(`| ${name.padEnd(18)} | ${total.toFixed(1).padStart(10)} | ${aws.toFixed(1).padStart(17)} | ${own.toFixed(1).padStart(12)} | <= 5 s |`);
   if (own > 5) process.exitCode = 1;
+}
+
+if (canBuildImages()) {
+  const build = await measureBuildPush();
+  console.log(
+    `\nbuild-push-ecr wall time with buildah, each run on a fresh runner (image ${build.imageBytes}; a 24 MB and an 8 MB layer stay, a small one changes)`,
+  );
+  console.log('| cold build (cache empty) | rebuild after a change (layers from the cache) | same commit again (skipped) |');
+  console.log('|--------------------------|------------------------------------------------|-----------------------------|');
+  console.log(
+    `| ${`${build.coldSeconds.toFixed(1)} s`.padStart(24)} | ${`${build.cachedSeconds.toFixed(1)} s (cache ${build.cacheOutcome})`.padStart(46)} | ${`${build.skipSeconds.toFixed(1)} s`.padStart(27)} |`,
+  );
+} else {
+  console.log('\nbuild-push-ecr: not measured, buildah or docker-registry is not installed (apt-get install -y buildah docker-registry)');
 }

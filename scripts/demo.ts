@@ -11,7 +11,7 @@ const cluster = 'previews';
 const subnets = ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'];
 const securityGroup = 'sg-0a1b2c3d4e5f60001';
 
-type Outcome = 'succeeded' | 'failed as expected' | 'refused as expected' | 'not yet implemented' | 'stand-in';
+type Outcome = 'succeeded' | 'failed as expected' | 'refused as expected' | 'not yet implemented' | 'stand-in' | 'skipped: no buildah';
 
 interface Step {
   title: string;
@@ -23,6 +23,9 @@ interface Step {
   before?: () => Promise<void>;
   /** A stand-in for what is outside the suite (the team's IaC), done with the SDK and narrated. */
   standIn?: () => Promise<string[]>;
+  event?: { name: string; payload: unknown };
+  /** Reads what the step produced, for the steps after it. */
+  after?: (run: BundleRun) => void;
 }
 
 const emulator = await startEmulator({ timeScale: TIME_SCALE });
@@ -31,6 +34,8 @@ const elb = new ElasticLoadBalancingV2Client(sdk);
 const control = (path: string, body: unknown) => fetch(`${emulator.endpoint}${path}`, { method: 'POST', body: JSON.stringify(body) });
 
 let listenerArn = '';
+/** The image build-push-ecr pushed; a public image name when this machine cannot build. */
+let image = 'web:sha-1a2b3c';
 
 /** The shared load balancer a platform team's IaC owns; provision-platform adds each environment's rule to it. */
 async function platformStandIn(): Promise<string[]> {
@@ -54,7 +59,7 @@ const provisionInputs = () => ({
   cluster,
   'listener-arn': listenerArn,
   'host-pattern': '{env}.preview.example.com',
-  image: 'web:sha-1a2b3c',
+  image,
   'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
   'container-port': '8080',
   subnets: subnets.join(','),
@@ -65,7 +70,16 @@ const provisionInputs = () => ({
 });
 
 const story: Step[] = [
-  { title: 'PR #7 opened: build and push the image', action: 'build-push-ecr', inputs: { repository: 'web', tags: 'pr-7' }, expect: 'not yet implemented' },
+  {
+    title: 'PR #7 opened: build and push the image',
+    action: 'build-push-ecr',
+    inputs: { repository: 'web', context: 'workflows-examples/app', cache: 'false' },
+    event: { name: 'pull_request', payload: { number: 7, pull_request: { number: 7 } } },
+    expect: emulator.registry ? 'succeeded' : 'skipped: no buildah',
+    after: (run) => {
+      image = run.outputs.image ?? image;
+    },
+  },
   { title: 'Platform: the shared load balancer (stand-in for the team’s IaC)', expect: 'stand-in', standIn: platformStandIn },
   {
     title: 'PR #7 opened: provision the preview environment',
@@ -145,13 +159,23 @@ try {
     let outcome: Outcome | 'failed' = 'stand-in';
     if (step.standIn) {
       for (const line of await step.standIn()) console.log(`   ${line}`);
+    } else if (step.expect === 'skipped: no buildah') {
+      console.log('   buildah or docker-registry is not installed (apt-get install -y buildah docker-registry): no image is built.');
+      outcome = step.expect;
     } else if (step.action) {
       const run = await runBundle(step.action, {
         inputs: typeof step.inputs === 'function' ? step.inputs() : step.inputs,
-        env: { AWS_ENDPOINT_URL: emulator.endpoint, GITHUB_API_URL: emulator.githubApiUrl, ECS_DEPLOY_ACTIONS_TIME_SCALE: String(TIME_SCALE) },
+        env: {
+          AWS_ENDPOINT_URL: emulator.endpoint,
+          GITHUB_API_URL: emulator.githubApiUrl,
+          ECS_DEPLOY_ACTIONS_TIME_SCALE: String(TIME_SCALE),
+          ...(step.event ? { GITHUB_EVENT_NAME: step.event.name } : {}),
+        },
+        event: step.event?.payload,
       });
       for (const line of readableLog(run)) console.log(`   ${line.replace(/\n/g, '\n   ')}`);
       outcome = outcomeOf(run);
+      step.after?.(run);
     }
     const wall = (Date.now() - wallBefore) / 1000;
     const emulated = (await emulatedSeconds()) - emulatedBefore;

@@ -78,3 +78,11 @@ export class Summary {
     appendSummary(this.render(outcome));
   }
 }
+
+/** Bytes for a person: 1.4 MB, 312 kB, 88 B (decimal units, as ECR's console shows sizes). */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
+  return `${bytes} B`;
+}

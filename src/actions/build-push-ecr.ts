@@ -1,5 +1,10 @@
-// build-push-ecr: inputs and their validation.
-import { inputError } from '../errors.ts';
+// build-push-ecr: inputs, their validation, and what they resolve to (paths, tags, labels, content key).
+import { existsSync, statSync } from 'node:fs';
+import { join, normalize } from 'node:path';
+import { runUrl } from '../environment.ts';
+import { InputError, type InputProblem } from '../errors.ts';
+import { pullRequestNumber } from '../event.ts';
+import { type BuildSettings, type ContentKey, commitKey, pathsKey } from '../image/content-key.ts';
 import { boolean, choice, imageTag, keyValue, list, optional, readInputs, repositoryName, required, text, withDefault, workspacePath } from '../inputs.ts';
 
 export const buildPushEcrInputs = {
@@ -23,14 +28,124 @@ export const buildPushEcrInputs = {
   push: withDefault('true', boolean()),
 };
 
-export function readBuildPushEcrConfig() {
+export type BuildPushEcrConfig = ReturnType<typeof readInputs<typeof buildPushEcrInputs>>;
+
+export interface BuildPushPlan {
+  config: BuildPushEcrConfig;
+  /** Every tag the image must carry at the end, the content key's tag included. */
+  tags: string[];
+  /** Absent when promoting: a promotion builds nothing. */
+  build?: {
+    contextDir: string;
+    dockerfile: string;
+    settings: BuildSettings;
+    contentKey: ContentKey;
+  };
+}
+
+/** OCI labels naming where the image came from; the user's labels win on a clash. */
+export function defaultLabels(env: NodeJS.ProcessEnv = process.env): [string, string][] {
+  const labels: [string, string][] = [];
+  if (env.GITHUB_REPOSITORY) labels.push(['org.opencontainers.image.source', `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}`]);
+  if (env.GITHUB_SHA) labels.push(['org.opencontainers.image.revision', env.GITHUB_SHA]);
+  const run = runUrl(env);
+  if (run) labels.push(['org.opencontainers.image.url', run]);
+  return labels;
+}
+
+/** Reads and checks every input, and resolves paths and tags, before any AWS call. */
+export function readBuildPushEcrConfig(env: NodeJS.ProcessEnv = process.env): BuildPushPlan {
   const config = readInputs(buildPushEcrInputs);
+  const problems: InputProblem[] = [];
+  const workspace = env.GITHUB_WORKSPACE || process.cwd();
+  const sha = env.GITHUB_SHA?.toLowerCase();
+
   if (config.sourceTag && !config.tags) {
-    throw inputError(
-      'tags',
-      'is required with source-tag (promote adds these tags to the source image).',
-      'list the tags to add, for example v1.2.3 and prod.',
-    );
+    problems.push({
+      input: 'tags',
+      problem: 'is required with source-tag (promote adds these tags to the source image).',
+      fix: 'list the tags to add, for example v1.2.3 and prod.',
+    });
   }
-  return config;
+  if (config.lifecyclePolicy && config.lifecyclePolicy !== 'none') {
+    const problem = lifecyclePolicyProblem(config.lifecyclePolicy);
+    if (problem)
+      problems.push({ input: 'lifecycle-policy', problem, fix: 'give ECR lifecycle policy JSON with a "rules" array, or none to keep the repository\'s own.' });
+  }
+  let tags = config.tags ?? [];
+  if (!config.tags && !config.sourceTag) {
+    if (sha) {
+      const number = pullRequestNumber(env);
+      tags = number === undefined ? [sha] : [sha, `pr-${number}`];
+    } else if (config.push) {
+      problems.push({ input: 'tags', problem: 'is empty, and there is no commit SHA (GITHUB_SHA) to tag with.', fix: 'list the tags to push.' });
+    }
+  }
+
+  let build: BuildPushPlan['build'];
+  if (!config.sourceTag) {
+    const context = normalize(config.context);
+    const contextDir = join(workspace, context);
+    const dockerfile = normalize(
+      config.dockerfile ??
+        join(context, existsSync(join(contextDir, 'Containerfile')) && !existsSync(join(contextDir, 'Dockerfile')) ? 'Containerfile' : 'Dockerfile'),
+    );
+    if (!isDirectory(contextDir)) {
+      problems.push({
+        input: 'context',
+        problem: `${context} is not a directory in the workspace.`,
+        fix: 'give the build context relative to the repository root, and check out the repository first.',
+      });
+    } else if (!existsSync(join(workspace, dockerfile))) {
+      problems.push({
+        input: 'dockerfile',
+        problem: `${dockerfile} does not exist in the workspace.`,
+        fix: config.dockerfile ? 'give the Dockerfile path relative to the repository root.' : 'add a Dockerfile to the context, or set dockerfile.',
+      });
+    }
+    if (!config.contentKey && !sha && config.push) {
+      problems.push({
+        input: 'content-key',
+        problem: 'is empty, and there is no commit SHA (GITHUB_SHA) to key the build on.',
+        fix: 'list the paths whose contents identify the build.',
+      });
+    }
+    if (problems.length === 0) {
+      // The key covers the user's labels only: the default ones name the commit and run, which change every time.
+      const labels = new Map([...defaultLabels(env), ...(config.labels ?? [])]);
+      const settings: BuildSettings = {
+        context,
+        dockerfile,
+        buildArgs: config.buildArgs ?? [],
+        target: config.target,
+        platforms: config.platforms,
+        labels: config.labels ?? [],
+      };
+      const contentKey = config.contentKey ? pathsKey(workspace, config.contentKey, settings) : commitKey(sha ?? 'local', settings);
+      build = { contextDir, dockerfile: join(workspace, dockerfile), settings: { ...settings, labels: [...labels] }, contentKey };
+      if (!tags.includes(contentKey.tag)) tags = [...tags, contentKey.tag];
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
+  return { config, tags, build };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function lifecyclePolicyProblem(policy: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(policy);
+  } catch (error) {
+    return `is not JSON (${(error as Error).message}).`;
+  }
+  const rules = (parsed as { rules?: unknown }).rules;
+  if (!Array.isArray(rules) || rules.length === 0) return 'has no "rules" array.';
+  return undefined;
 }

@@ -7,7 +7,7 @@ import {
   type ServiceDeploymentBrief,
 } from '@aws-sdk/client-ecs';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
-import { chunk } from './services.ts';
+import { chunk } from '../list.ts';
 import { familyOf } from './task-definition.ts';
 
 /** Task definitions of the service's SUCCESSFUL deployments, newest first; undefined when the API is unavailable. */

@@ -1,8 +1,9 @@
 // Removing task-definition revisions: keep-revisions (old ones no service uses) and teardown (all of an environment's).
 import { DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
+import { chunk } from '../list.ts';
 import { familyRevisions } from './history.ts';
-import { chunk, listClusterServices } from './services.ts';
+import { listClusterServices } from './services.ts';
 
 /** Returns the ARNs removed, oldest first: every ACTIVE revision older than the newest `keep`, except those a service runs. */
 export async function pruneRevisions(ecs: ECSClient, cluster: string, family: string, keep: number): Promise<string[]> {

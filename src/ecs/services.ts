@@ -3,14 +3,9 @@ import { DescribeServicesCommand, type ECSClient, ListServicesCommand, type Serv
 import { awsCall } from '../aws.ts';
 import { isOwnedBy, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { chunk } from '../list.ts';
 
 const DESCRIBE_BATCH = 10;
-
-export function chunk<T>(items: T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
 
 export function tagsOf(service: Service): Tags {
   return Object.fromEntries((service.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));

@@ -9,10 +9,10 @@ import {
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
+import { chunk } from '../list.ts';
 import type { Progress } from '../report.ts';
 import { type Clock, pollUntil } from '../watch.ts';
 import type { StartedDeployment } from './deploy.ts';
-import { chunk } from './services.ts';
 import { revisionName } from './task-definition.ts';
 
 export type DeploymentStatus = 'successful' | 'rolled-back' | 'failed' | 'timed-out' | 'skipped';
