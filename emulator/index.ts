@@ -1,5 +1,6 @@
 // Starts the emulator in-process: every service module on one HTTP server on 127.0.0.1.
 import type { AddressInfo } from 'node:net';
+import { createActionsCache } from './actions-cache.ts';
 import { BehaviourStore } from './core/behaviours.ts';
 import { createClock } from './core/clock.ts';
 import { FaultStore } from './core/faults.ts';
@@ -72,6 +73,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   context.ecsScaling = ecs;
   const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context)];
   const github = createGithubApi(context);
+  const actionsCache = createActionsCache(context, faults);
 
   const server = createServer({
     context,
@@ -82,11 +84,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     behaviours,
     calls: () => calls,
     github,
+    actionsCache,
     callLatencyMs: opts.callLatencyMs ?? 0,
     reset() {
       clock.clearAll();
       for (const m of modules) m.reset();
       github.reset();
+      actionsCache.reset();
       faults.clear();
       behaviours.clear();
       calls = [];
@@ -96,6 +100,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       accountId: context.accountId,
       services: Object.fromEntries(modules.map((m) => [m.name, m.state()])),
       github: github.state(),
+      actionsCache: actionsCache.state(),
       behaviours: behaviours.list(),
       faults: faults.list(),
     }),
@@ -127,6 +132,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      actionsCache.close();
       await registry?.stop();
     },
   };

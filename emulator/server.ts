@@ -1,7 +1,8 @@
-// One HTTP server for every emulated AWS service, the control endpoint (/_emulator/...) and the
-// GitHub REST surface (/github/...). Signatures are accepted, never verified.
+// One HTTP server for every emulated AWS service, the control endpoint (/_emulator/...), the
+// GitHub REST surface (/github/...) and the Actions cache (/_actions-cache/...). Signatures are accepted, never verified.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { ACTIONS_CACHE_PREFIX, type ActionsCache } from './actions-cache.ts';
 import type { BehaviourStore } from './core/behaviours.ts';
 import type { ManagedClock } from './core/clock.ts';
 import type { FaultRule, FaultStore } from './core/faults.ts';
@@ -24,6 +25,7 @@ export interface ServerDeps {
   behaviours: BehaviourStore;
   calls: () => CallRecord[];
   github: GithubApi;
+  actionsCache: ActionsCache;
   callLatencyMs: number;
   reset(): void;
   state(): unknown;
@@ -256,6 +258,7 @@ export function createServer(deps: ServerDeps): http.Server {
       }
       if (path === '/_emulator/calls' && method === 'GET') return sendJson(res, 200, { calls: deps.calls() });
       if (path === '/_emulator/state' && method === 'GET') return sendJson(res, 200, deps.state());
+      if (path === '/_emulator/actions-cache' && method === 'GET') return sendJson(res, 200, deps.actionsCache.state());
       if (path === '/_emulator/reset' && method === 'POST') {
         deps.reset();
         return sendJson(res, 200, { reset: true });
@@ -273,6 +276,7 @@ export function createServer(deps: ServerDeps): http.Server {
     let work: Promise<void>;
     if (path.startsWith('/_emulator/github')) work = handleGithub(req, res, url, '/_emulator/github', true);
     else if (path === '/github' || path.startsWith('/github/')) work = handleGithub(req, res, url, '/github', false);
+    else if (path.startsWith(ACTIONS_CACHE_PREFIX) || path.startsWith('/twirp/')) work = deps.actionsCache.handle(req, res, url);
     else if (path.startsWith('/_emulator/')) work = handleControl(req, res, url);
     else work = handleAws(req, res);
     work.catch((e: unknown) => {
