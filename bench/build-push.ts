@@ -33,8 +33,11 @@ export async function measureBuildPush(): Promise<BuildFigures> {
       'FROM scratch\nCOPY runtime.bin /runtime.bin\nCOPY dependencies.bin /deps.bin\nCOPY app.txt /app.txt\n',
     );
 
+    // Hosted runners give every job RUNNER_TEMP at the same path, empty: the cache version includes the path.
+    const runnerTemp = `${workspace}-runner`;
     const run = async (sha: string) => {
-      const runnerTemp = mkdtempSync(join(tmpdir(), 'bench-runner-'));
+      rmSync(runnerTemp, { recursive: true, force: true });
+      mkdirSync(runnerTemp);
       try {
         const started = performance.now();
         const result = await world.run('build-push-ecr', {
@@ -43,6 +46,7 @@ export async function measureBuildPush(): Promise<BuildFigures> {
             GITHUB_WORKSPACE: workspace,
             RUNNER_TEMP: runnerTemp,
             GITHUB_SHA: sha,
+            ACTIONS_CACHE_SERVICE_V2: 'True',
             ACTIONS_RESULTS_URL: `${world.emulator.endpoint}/_actions-cache/`,
             ACTIONS_RUNTIME_TOKEN: 'bench-runtime-token',
           },
@@ -63,7 +67,7 @@ export async function measureBuildPush(): Promise<BuildFigures> {
       coldSeconds: cold.seconds,
       cachedSeconds: cached.seconds,
       skipSeconds: skip.seconds,
-      cacheOutcome: /Cache \| ([^|\n]+)/.exec(cached.result.summary)?.[1]?.trim() ?? 'unknown',
+      cacheOutcome: /Layer cache \| ([^|\n]+)/.exec(cached.result.summary)?.[1]?.trim() ?? 'unknown',
       imageBytes: /Size \| ([^|\n]+)/.exec(cached.result.summary)?.[1]?.trim() ?? 'unknown',
     };
   } finally {

@@ -6,10 +6,11 @@ import { ECRClient, type Repository } from '@aws-sdk/client-ecr';
 import { type BuildPushPlan, readBuildPushEcrConfig } from '../../src/actions/build-push-ecr.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { describeImage, imagesByTag, planTags, putTags, type TaggedImage } from '../../src/ecr/images.ts';
-import { loginToRegistry } from '../../src/ecr/login.ts';
+import { loginToRegistry, type RegistryLogin } from '../../src/ecr/login.ts';
 import { ensureRepository, findRepository, requireRepository } from '../../src/ecr/repository.ts';
 import { ActionError } from '../../src/errors.ts';
 import { type BuilderKind, buildImage, chooseBuilder, detectBuilders } from '../../src/image/builder.ts';
+import { layerCacheKeys, restoreLayers, saveLayers } from '../../src/image/layer-cache.ts';
 import { formatBytes, type Progress, type Summary } from '../../src/report.ts';
 import { runAction } from '../../src/run.ts';
 import { info, setOutput } from '../../src/runner.ts';
@@ -62,9 +63,9 @@ async function buildOrSkip(ecr: ECRClient, plan: BuildPushPlan, progress: Progre
   progress.line(`Content key ${key.tag}, from the ${key.source}`);
   const existing = await findRepository(ecr, config.repository);
   const current = existing ? await imagesByTag(ecr, config.repository, plan.tags) : new Map<string, TaggedImage>();
-  const built = current.get(key.tag);
+  const existingImage = current.get(key.tag);
   // Choose the builder before creating anything: a runner that cannot build must not leave an empty repository.
-  const builder = built ? undefined : chooseBuilder(config.builder, await detectBuilders());
+  const builder = existingImage ? undefined : chooseBuilder(config.builder, await detectBuilders());
   const ensured = await ensureRepository(ecr, { name: config.repository, tagMutability: config.tagMutability, lifecyclePolicy: config.lifecyclePolicy });
   const repository = ensured.repository;
   progress.line(
@@ -76,10 +77,10 @@ async function buildOrSkip(ecr: ECRClient, plan: BuildPushPlan, progress: Progre
     ['Content key', `${key.tag} (${key.source})`],
   ];
 
-  if (built) {
-    progress.line(`An image for this source exists (${built.digest}): skipping the build.`);
-    await applyTags(ecr, repository, built, plan.tags, current, progress);
-    return { repository, digest: built.digest, skipped: true, facts: [...facts, ['Build', 'skipped: the image for this source exists']] };
+  if (existingImage) {
+    progress.line(`An image for this source exists (${existingImage.digest}): skipping the build.`);
+    await applyTags(ecr, repository, existingImage, plan.tags, current, progress);
+    return { repository, digest: existingImage.digest, skipped: true, facts: [...facts, ['Build', 'skipped: the image for this source exists']] };
   }
   // Refuse before building when an immutable tag already names another image.
   planTags({ repository: config.repository, digest: '', wanted: plan.tags, current, immutable: repository.imageTagMutability === 'IMMUTABLE' });
@@ -87,30 +88,15 @@ async function buildOrSkip(ecr: ECRClient, plan: BuildPushPlan, progress: Progre
   const builderKind = builder as BuilderKind;
   progress.phase(`Building with ${builderKind} for ${config.platforms.join(', ')}`);
   const login = await loginToRegistry(ecr);
-  const startedAt = Date.now();
   let buildFailure: unknown;
+  let buildRun: BuildRun | undefined;
   try {
-    const result = await buildImage({
-      builder: builderKind,
-      contextDir: build.contextDir,
-      dockerfile: build.dockerfile,
-      buildArgs: build.settings.buildArgs,
-      target: build.settings.target,
-      platforms: config.platforms,
-      labels: build.settings.labels,
-      pushTo: `${repository.repositoryUri}:${key.tag}`,
-      login,
-      stateDir: builderState(builderKind, config.platforms),
-      cache: config.cache,
-      onLine: (line) => info(`  ${line}`),
-    });
-    progress.line(`Built and pushed ${key.tag} (${((Date.now() - startedAt) / 1000).toFixed(1)} s): ${result.digest}`);
+    buildRun = await runBuild(plan, builderKind, progress, { pushTo: `${repository.repositoryUri}:${key.tag}`, login });
   } catch (error) {
     buildFailure = error;
   } finally {
     login.logout();
   }
-  const buildSeconds = (Date.now() - startedAt) / 1000;
   const afterPush = await imagesByTag(ecr, config.repository, plan.tags);
   const pushed = afterPush.get(key.tag);
   if (buildFailure) {
@@ -124,7 +110,7 @@ async function buildOrSkip(ecr: ECRClient, plan: BuildPushPlan, progress: Progre
     repository,
     digest: pushed.digest,
     skipped: false,
-    facts: [...facts, ['Build', `${builderKind}, ${buildSeconds.toFixed(1)} s wall`]],
+    facts: [...facts, ...(buildRun?.facts ?? [])],
   };
 }
 
@@ -177,34 +163,63 @@ async function buildOnly(plan: BuildPushPlan, progress: Progress, summary: Summa
   if (!build) throw new ActionError('Nothing to build.', 'this is a bug in ecs-deploy-actions; please report it.');
   const builder = chooseBuilder(config.builder, await detectBuilders());
   progress.phase(`Building with ${builder} for ${config.platforms.join(', ')} (push: false)`);
+  const built = await runBuild(plan, builder, progress, { pushTo: undefined, login: undefined });
+  for (const output of ['image', 'digest', 'repository-uri']) setOutput(output, '');
+  setOutput('tags', '');
+  setOutput('skipped', false);
+  setOutput('content-key', build.contentKey.tag);
+  summary.addTable(['', ''], [...built.facts, ['Pushed', 'no (push: false)'], ['Content key', build.contentKey.tag]]);
+}
+
+interface BuildRun {
+  digest: string | undefined;
+  facts: [string, string][];
+}
+
+/** One build (and push when asked), with the layer cache restored before and saved after. */
+async function runBuild(
+  plan: BuildPushPlan,
+  builder: BuilderKind,
+  progress: Progress,
+  target: { pushTo: string | undefined; login: RegistryLogin | undefined },
+): Promise<BuildRun> {
+  const build = plan.build;
+  if (!build) throw new ActionError('Nothing to build.', 'this is a bug in ecs-deploy-actions; please report it.');
+  const { platforms } = plan.config;
+  const log = (line: string) => progress.line(line);
+  const stateDir = builderState(builder, platforms);
+  const cache = await restoreLayers({
+    enabled: plan.config.cache,
+    builder,
+    stateDir,
+    ...layerCacheKeys(builder, platforms, build.dockerfile, build.contentKey.tag),
+    log,
+  });
   const startedAt = Date.now();
-  await buildImage({
+  const result = await buildImage({
     builder,
     contextDir: build.contextDir,
     dockerfile: build.dockerfile,
     buildArgs: build.settings.buildArgs,
     target: build.settings.target,
-    platforms: config.platforms,
+    platforms,
     labels: build.settings.labels,
-    pushTo: undefined,
-    login: undefined,
-    stateDir: builderState(builder, config.platforms),
-    cache: config.cache,
+    pushTo: target.pushTo,
+    login: target.login,
+    stateDir,
+    cache: plan.config.cache,
     onLine: (line) => info(`  ${line}`),
   });
-  const buildSeconds = (Date.now() - startedAt) / 1000;
-  progress.line(`Built in ${buildSeconds.toFixed(1)} s; not pushed (push: false).`);
-  for (const output of ['image', 'digest', 'repository-uri']) setOutput(output, '');
-  setOutput('tags', '');
-  setOutput('skipped', false);
-  setOutput('content-key', build.contentKey.tag);
-  summary.addTable(
-    ['', ''],
-    [
-      ['Build', `${builder}, ${buildSeconds.toFixed(1)} s wall, not pushed`],
-      ['Content key', build.contentKey.tag],
+  const seconds = (Date.now() - startedAt) / 1000;
+  log(`${target.pushTo ? `Built and pushed ${target.pushTo}` : 'Built'} in ${seconds.toFixed(1)} s${result.digest ? `: ${result.digest}` : ''}`);
+  const saved = await saveLayers(cache, builder, log);
+  return {
+    digest: result.digest,
+    facts: [
+      ['Build', `${builder}, ${seconds.toFixed(1)} s wall`],
+      ['Layer cache', `${cache.restored}; ${saved}`],
     ],
-  );
+  };
 }
 
 /**

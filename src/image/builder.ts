@@ -89,9 +89,10 @@ async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
   const global = ['--storage-driver', 'vfs', '--root', join(request.stateDir, 'root'), '--runroot', runRoot];
   const env = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
   const options = { env, onLine: request.onLine };
-  // A fresh local name per run: the storage is reused between runs and must not hold a stale image under it.
-  const local = `localhost/ecs-deploy-actions-build:${randomBytes(6).toString('hex')}`;
   const multiPlatform = request.platforms.length > 1;
+  // A manifest list takes a fresh name (an existing list would be added to); an image a stable one, which
+  // each build moves on. Never rmi: it would delete the untagged layer images that are the cache.
+  const local = multiPlatform ? `localhost/ecs-deploy-actions-build:${randomBytes(6).toString('hex')}` : 'localhost/ecs-deploy-actions-build:latest';
   try {
     await mustRun(
       'The image build',
@@ -121,8 +122,8 @@ async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
     if (!digest) throw new ActionError('buildah finished the push but reported no digest.', 'run the step again; if it persists, report it with this log.');
     return { digest };
   } finally {
-    // Untag only: the layers stay in the storage for the next run's cache.
-    await runTool('buildah', [...global, multiPlatform ? 'manifest' : 'rmi', ...(multiPlatform ? ['rm', local] : [local])], { env });
+    // The list only; its images stay in the storage for the next run's cache.
+    if (multiPlatform) await runTool('buildah', [...global, 'manifest', 'rm', local], { env });
     rmSync(runRoot, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,6 @@
 // build-push-ecr with buildah against the emulator's ECR and its real registry: build, skip, promote, refuse.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +201,63 @@ suite('build-push-ecr', () => {
     // Not the plain commit: the same commit built for one platform is another image.
     expect(run.outputs['content-key']).toMatch(new RegExp(`^${SHA_1}-[0-9a-f]{12}$`));
   }, 120_000);
+
+  /** A new runner of the same image: RUNNER_TEMP at the same path (the cache version includes it), but empty. */
+  function freshRunner(): Record<string, string> {
+    const runnerTemp = `${workspace}-fresh-runner`;
+    rmSync(runnerTemp, { recursive: true, force: true });
+    mkdirSync(runnerTemp);
+    return {
+      RUNNER_TEMP: runnerTemp,
+      ACTIONS_CACHE_SERVICE_V2: 'True',
+      ACTIONS_RESULTS_URL: `${world.emulator.endpoint}/_actions-cache/`,
+      ACTIONS_RUNTIME_TOKEN: 'runtime-token-for-the-cache',
+    };
+  }
+
+  function layeredContext(version: string): void {
+    mkdirSync(join(workspace, 'layered'), { recursive: true });
+    writeFileSync(join(workspace, 'layered', 'big.bin'), randomBytes(1024 * 1024));
+    writeFileSync(join(workspace, 'layered', 'app.txt'), version);
+    writeFileSync(join(workspace, 'layered', 'Dockerfile'), 'FROM scratch\nCOPY big.bin /big.bin\nCOPY app.txt /app.txt\n');
+  }
+
+  test("layer cache: a new runner restores the last build's layers from the Actions cache and reuses them", async () => {
+    layeredContext('v1');
+    const inputs = { repository: 'layered', context: 'layered', cache: 'true' };
+    const first = await build(inputs, { sha: SHA_1, env: freshRunner() });
+    expect(first.exitCode).toBe(0);
+    expect(first.summary).toMatch(/Layer cache \| miss; saved, \d/);
+    const entries = await world.control<{ entries: { key: string }[] }>('/_emulator/actions-cache');
+    expect(entries.entries.map((entry) => entry.key)).toEqual([
+      expect.stringMatching(new RegExp(`^ecs-deploy-actions-buildah-linux-amd64-[0-9a-f]{16}-${SHA_1}-`)),
+    ]);
+
+    writeFileSync(join(workspace, 'layered', 'app.txt'), 'v2');
+    const second = await build(inputs, { sha: SHA_2, env: freshRunner() });
+    expect(second.exitCode).toBe(0);
+    expect(second.outputs.skipped).toBe('false');
+    expect(second.summary).toMatch(/Layer cache \| partial hit, \d[^;]*; saved/);
+    // buildah reuses the unchanged COPY of big.bin from the restored storage, and builds only the changed layer.
+    expect(second.stdout).toMatch(/STEP 2\/\d+: COPY big\.bin \/big\.bin\s+--> Using cache/);
+    expect(second.stdout).not.toMatch(/STEP 3\/\d+: COPY app\.txt \/app\.txt\s+--> Using cache/);
+    expect(leakedSecrets(second)).toEqual([]);
+    expect(`${second.stdout}${second.summary}`).not.toContain('runtime-token-for-the-cache');
+  }, 180_000);
+
+  test('a failing cache service never fails the build: a warning, then a cold build', async () => {
+    layeredContext('v3');
+    await world.control('/_emulator/faults', { service: 'actions-cache', error: 'InternalFailure', rate: 1 });
+    try {
+      const run = await build({ repository: 'layered', context: 'layered', cache: 'true' }, { sha: '4'.repeat(40), env: freshRunner() });
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/::warning::Layer cache not restored: .*Building without it\./);
+      expect(run.stdout).toMatch(/::warning::Layer cache not saved: /);
+      expect(run.outputs.digest).toMatch(/^sha256:/);
+    } finally {
+      await world.control('/_emulator/faults', undefined, 'DELETE');
+    }
+  }, 180_000);
 
   test('bad inputs are refused before any AWS call', async () => {
     const before = (await world.calls()).length;
