@@ -4,55 +4,97 @@ import { canBuildImages, measureBuildPush } from './build-push.ts';
 import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
 import { measureDetection } from './detection.ts';
 import { measureEnvironmentOverhead } from './environment-overhead.ts';
+import { CALL_LATENCY_MS, CONCURRENCIES, measureScale, SIZES } from './scale.ts';
 
-const { actions, emptyModuleMs } = await measureBundles();
+// `npm run bench -- scale` runs only the named sections (bundles, detection, overhead, scale).
+const only = process.argv.slice(2);
+const wanted = (section: string) => only.length === 0 || only.includes(section);
 
-const rows = actions.map(({ action, bytes, coldStartMs }) => [
-  action,
-  bytes.toLocaleString('en-US'),
-  (bytes / OFFICIAL_BUNDLE_BYTES).toFixed(2),
-  bytes <= BUNDLE_BUDGET_BYTES ? 'yes' : 'NO',
-  coldStartMs.toFixed(0),
-]);
-const headers = ['action', 'bundle bytes', 'x official', `<= ${BUNDLE_BUDGET_BYTES.toLocaleString('en-US')}`, 'cold start ms (median of 7)'];
-const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]?.length ?? 0)));
-const line = (cells: string[]) =>
-  `| ${cells.map((text, column) => (column === 0 ? text.padEnd(widths[column] ?? 0) : text.padStart(widths[column] ?? 0))).join(' | ')} |`;
+if (wanted('bundles')) {
+  const { actions, emptyModuleMs } = await measureBundles();
 
-console.log('Bundles: size and cold start (node start to the first AWS request), Node 24');
-console.log(line(headers));
-console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
-for (const row of rows) console.log(line(row));
-console.log(
-  `baseline: aws-actions/amazon-ecs-deploy-task-definition v2.6.3 bundle ${OFFICIAL_BUNDLE_BYTES.toLocaleString('en-US')} bytes; ` +
-    `floor: node start to a first request from an empty module ${emptyModuleMs.toFixed(0)} ms`,
-);
-const over = actions.filter(({ bytes }) => bytes > BUNDLE_BUDGET_BYTES);
-if (over.length > 0) {
-  console.log(`over budget: ${over.map(({ action }) => action).join(', ')}`);
-  process.exitCode = 1;
+  const rows = actions.map(({ action, bytes, coldStartMs }) => [
+    action,
+    bytes.toLocaleString('en-US'),
+    (bytes / OFFICIAL_BUNDLE_BYTES).toFixed(2),
+    bytes <= BUNDLE_BUDGET_BYTES ? 'yes' : 'NO',
+    coldStartMs.toFixed(0),
+  ]);
+  const headers = ['action', 'bundle bytes', 'x official', `<= ${BUNDLE_BUDGET_BYTES.toLocaleString('en-US')}`, 'cold start ms (median of 7)'];
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((text, column) => (column === 0 ? text.padEnd(widths[column] ?? 0) : text.padStart(widths[column] ?? 0))).join(' | ')} |`;
+
+  console.log('Bundles: size and cold start (node start to the first AWS request), Node 24');
+  console.log(line(headers));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  console.log(
+    `baseline: aws-actions/amazon-ecs-deploy-task-definition v2.6.3 bundle ${OFFICIAL_BUNDLE_BYTES.toLocaleString('en-US')} bytes; ` +
+      `floor: node start to a first request from an empty module ${emptyModuleMs.toFixed(0)} ms`,
+  );
+  const over = actions.filter(({ bytes }) => bytes > BUNDLE_BUDGET_BYTES);
+  if (over.length > 0) {
+    console.log(`over budget: ${over.map(({ action }) => action).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
-const detection = await measureDetection();
-console.log('\nFailure detection (rollout of a crashing image; emulated seconds after ECS marks the deployment failed)');
-console.log('| measure                       | ecs-deploy-actions | official deploy action                    |');
-console.log('|-------------------------------|--------------------|-------------------------------------------|');
-console.log(`| failure seen by a poll        | ${detection.detectSeconds.toFixed(1).padStart(18)} | up to 15 s (waiter polls every 15 s)      |`);
-console.log(`| step exits with the diagnosis | ${detection.exitSeconds.toFixed(1).padStart(18)} | no stopped-task or log diagnosis          |`);
-console.log('target: seen within one poll interval, at most 5 s');
-if (!(detection.detectSeconds <= 5)) process.exitCode = 1;
+if (wanted('detection')) {
+  const detection = await measureDetection();
+  console.log('\nFailure detection (rollout of a crashing image; emulated seconds after ECS marks the deployment failed)');
+  console.log('| measure                       | ecs-deploy-actions | official deploy action                    |');
+  console.log('|-------------------------------|--------------------|-------------------------------------------|');
+  console.log(`| failure seen by a poll        | ${detection.detectSeconds.toFixed(1).padStart(18)} | up to 15 s (waiter polls every 15 s)      |`);
+  console.log(`| step exits with the diagnosis | ${detection.exitSeconds.toFixed(1).padStart(18)} | no stopped-task or log diagnosis          |`);
+  console.log('target: seen within one poll interval, at most 5 s');
+  if (!(detection.detectSeconds <= 5)) process.exitCode = 1;
+}
 
-const overhead = await measureEnvironmentOverhead();
-console.log('\nOwn overhead per environment (emulated seconds, time-scale 10): step duration minus the part AWS takes');
-console.log('| action             | step total | AWS critical path | own overhead | target |');
-console.log('|--------------------|------------|-------------------|--------------|--------|');
-for (const [name, total, aws] of [
-  ['provision-platform', overhead.provisionTotal, overhead.provisionAws],
-  ['teardown-env', overhead.teardownTotal, overhead.teardownAws],
-] as const) {
-  const own = total - aws;
-  console.log(`| ${name.padEnd(18)} | ${total.toFixed(1).padStart(10)} | ${aws.toFixed(1).padStart(17)} | ${own.toFixed(1).padStart(12)} | <= 5 s |`);
-  if (own > 5) process.exitCode = 1;
+if (wanted('overhead')) {
+  const overhead = await measureEnvironmentOverhead();
+  console.log('\nOwn overhead per environment (emulated seconds, time-scale 10): step duration minus the part AWS takes');
+  console.log('| action             | step total | AWS critical path | own overhead | target |');
+  console.log('|--------------------|------------|-------------------|--------------|--------|');
+  for (const [name, total, aws] of [
+    ['provision-platform', overhead.provisionTotal, overhead.provisionAws],
+    ['teardown-env', overhead.teardownTotal, overhead.teardownAws],
+  ] as const) {
+    const own = total - aws;
+    console.log(`| ${name.padEnd(18)} | ${total.toFixed(1).padStart(10)} | ${aws.toFixed(1).padStart(17)} | ${own.toFixed(1).padStart(12)} | <= 5 s |`);
+    if (own > 5) process.exitCode = 1;
+  }
+}
+
+if (wanted('scale')) {
+  console.log(`\nscale-schedule on many environments (emulator adds ${CALL_LATENCY_MS} ms to every AWS call; wake without waiting for tasks)`);
+  console.log(
+    '| environments | concurrency | sleep s | wake s | sleep vs 10 envs | AWS calls (sleep) | one call at a time | DescribeServices calls | services per call (max) |',
+  );
+  console.log(
+    '|--------------|-------------|---------|--------|------------------|-------------------|--------------------|------------------------|-------------------------|',
+  );
+  for (const concurrency of CONCURRENCIES) {
+    let base: number | undefined;
+    for (const size of SIZES) {
+      const f = await measureScale(size, concurrency);
+      base ??= f.sleepSeconds;
+      const cells = [
+        String(f.environments).padStart(12),
+        String(f.concurrency).padStart(11),
+        f.sleepSeconds.toFixed(1).padStart(7),
+        f.wakeSeconds.toFixed(1).padStart(6),
+        `${(f.sleepSeconds / base).toFixed(1)}x`.padStart(16),
+        String(f.sleepCalls).padStart(17),
+        `${((f.sleepCalls * CALL_LATENCY_MS) / 1000).toFixed(1)} s`.padStart(18),
+        String(f.describeServicesCalls).padStart(22),
+        String(f.maxServicesPerCall).padStart(23),
+      ];
+      console.log(`| ${cells.join(' | ')} |`);
+      if (f.describeServicesCalls !== Math.ceil(f.environments / 10) || f.maxServicesPerCall > 10) process.exitCode = 1;
+    }
+  }
+  console.log('target: one DescribeServices per 10 services; wall time growing far slower than the number of environments (10x from 10 to 100)');
 }
 
 if (canBuildImages()) {

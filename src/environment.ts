@@ -1,10 +1,15 @@
 // The naming contract: what an environment's resources are called and how they are marked as ours.
 import { createHash } from 'node:crypto';
+import type { PullRequestRef } from './github.ts';
 
 export const TAG_ENVIRONMENT = 'ecs-deploy-actions:environment';
 export const TAG_MANAGED_BY = 'ecs-deploy-actions:managed-by';
 export const TAG_CREATED_BY_RUN = 'ecs-deploy-actions:created-by-run';
 export const MANAGED_BY = 'ecs-deploy-actions';
+/** When the environment may be swept (ISO time), from provision-platform's ttl. */
+export const TAG_EXPIRES_AT = 'ecs-deploy-actions:expires-at';
+/** The pull request the environment previews, so a sweep can ask GitHub whether it is closed. */
+export const TAG_PULL_REQUEST = 'ecs-deploy-actions:pull-request';
 
 export type Tags = Record<string, string>;
 
@@ -30,6 +35,17 @@ export function isOwnedBy(tags: Tags, environment: string): boolean {
 /** The environment a resource belongs to, when we created it. */
 export function ownerOf(tags: Tags): string | undefined {
   return tags[TAG_MANAGED_BY] === MANAGED_BY ? tags[TAG_ENVIRONMENT] : undefined;
+}
+
+// Tag values may not contain "#" (AWS allows letters, digits, spaces and + - = . _ : / @), hence owner/repo/pull/N.
+export function pullRequestTag(ref: PullRequestRef): string {
+  return `${ref.owner}/${ref.repo}/pull/${ref.number}`;
+}
+
+export function parsePullRequestTag(value: string | undefined): PullRequestRef | undefined {
+  const match = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)\/pull\/([1-9]\d*)$/.exec(value ?? '');
+  if (!match) return undefined;
+  return { owner: match[1] ?? '', repo: match[2] ?? '', number: Number(match[3]) };
 }
 
 /** Shortens a name to `max` characters, keeping it unique with a stable hash of the whole. */

@@ -290,6 +290,15 @@ export function environmentPattern(): Parser<string> {
   });
 }
 
+/** A pull request as 123, #123 or owner/repo#123; without owner/repo it is in the workflow's repository. */
+export function pullRequestReference(): Parser<{ owner: string | undefined; repo: string | undefined; number: number }> {
+  return (raw, { input }) => {
+    const match = /^(?:([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+))?#?([1-9]\d{0,9})$/.exec(raw);
+    if (!match) throw inputError(input, `${quote(raw)} is not a pull request.`, 'give its number, such as 123, or owner/repo#123.');
+    return { owner: match[1], repo: match[2], number: Number(match[3]) };
+  };
+}
+
 /** NAME=value pairs (environment variables, build args, labels). */
 export function keyValue(namePattern = /^[A-Za-z_][A-Za-z0-9_.-]*$/): Parser<[string, string]> {
   return (raw, { input }) => {

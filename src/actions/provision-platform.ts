@@ -1,5 +1,6 @@
 // provision-platform: inputs and their validation.
 import { InputError, type InputProblem } from '../errors.ts';
+import { type PullRequestRef, pullRequestOfEvent } from '../github.ts';
 import {
   arn,
   boolean,
@@ -13,6 +14,7 @@ import {
   keyValue,
   list,
   optional,
+  pullRequestReference,
   readInputs,
   required,
   securityGroupId,
@@ -102,13 +104,26 @@ export const provisionPlatformInputs = {
   'log-retention-days': withDefault('14', choice(logRetentionDays)),
   'container-insights': withDefault('false', boolean()),
   ttl: optional(duration({ min: 600, max: 90 * 86400 })),
+  'pull-request': optional(pullRequestReference()),
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
 };
 
-export function readProvisionPlatformConfig() {
+export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = readInputs(provisionPlatformInputs);
   const problems: InputProblem[] = [];
+  // Recorded on the environment so a sweep can tell when the pull request is closed.
+  let pullRequest: PullRequestRef | undefined = pullRequestOfEvent(env);
+  if (config.pullRequest) {
+    const [owner, repo] = config.pullRequest.owner ? [config.pullRequest.owner, config.pullRequest.repo] : (env.GITHUB_REPOSITORY ?? '').split('/');
+    if (owner && repo) pullRequest = { owner, repo, number: config.pullRequest.number };
+    else
+      problems.push({
+        input: 'pull-request',
+        problem: `#${config.pullRequest.number} names no repository, and GITHUB_REPOSITORY is not set.`,
+        fix: 'write it as owner/repo#number.',
+      });
+  }
   if (!config.image === !config.taskDefinition) {
     problems.push({
       input: 'image',
@@ -154,7 +169,7 @@ export function readProvisionPlatformConfig() {
     }
   }
   if (problems.length > 0) throw new InputError(problems);
-  return config;
+  return { ...config, pullRequest };
 }
 
 export type ProvisionPlatformConfig = ReturnType<typeof readProvisionPlatformConfig>;

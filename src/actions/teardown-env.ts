@@ -44,6 +44,13 @@ export function readTeardownEnvConfig() {
       fix: 'name the environment to tear down, such as pr-123, or set mode: sweep.',
     });
   }
+  if (config.mode === 'sweep' && config.environment) {
+    problems.push({
+      input: 'environment',
+      problem: 'is not used in sweep mode, which finds the stale environments itself.',
+      fix: 'remove environment, or set mode: environment to tear down that one environment.',
+    });
+  }
   if (config.environment && !config.allowProtected && isProtected(config.environment, config.protectedEnvironments)) {
     problems.push({
       input: 'environment',

@@ -17,6 +17,11 @@ export interface StartedDeployment {
   startedAt: Date;
   /** UpdateService changed nothing: the service already runs this revision and no new deployment was forced. */
   unchanged: boolean;
+  /**
+   * Set when only the desired count changed (a wake from sleep): ECS starts no new deployment, so the
+   * watch waits for steady state on the PRIMARY one, counting failed tasks from this baseline.
+   */
+  scaling?: { failedTasksBefore: number } | undefined;
 }
 
 export interface DeploymentRequest {

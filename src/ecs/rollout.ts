@@ -85,9 +85,10 @@ export async function follow(
   started: StartedDeployment[],
   targets: DeployTarget[],
   timeoutSeconds: number,
+  phase = 'Waiting for the deployment to finish',
 ): Promise<DeploymentResult[]> {
   const { ecs, progress } = context;
-  progress.phase('Waiting for the deployment to finish');
+  progress.phase(phase);
   const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress });
   return Promise.all(
     watched.map(async (deployment): Promise<DeploymentResult> => {

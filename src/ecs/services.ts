@@ -1,5 +1,5 @@
 // Reading services: by name (10 per DescribeServices, as ECS allows) or by our environment tags.
-import { DescribeServicesCommand, type ECSClient, ListServicesCommand, type Service } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, type ECSClient, ListServicesCommand, type Service, type Tag } from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
 import { isOwnedBy, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
@@ -9,6 +9,10 @@ const DESCRIBE_BATCH = 10;
 
 export function tagsOf(service: Service): Tags {
   return Object.fromEntries((service.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
+}
+
+export function toEcsTags(tags: Tags): Tag[] {
+  return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
 /** ACTIVE services by name (or ARN); names ECS does not know, or that are not ACTIVE, come back in `missing`. */

@@ -71,6 +71,39 @@ function fromServiceDeployment(deployment: ServiceDeployment, previous: Deployme
   };
 }
 
+/** ECS's circuit-breaker threshold: half the desired count, at least 3, at most 200. */
+function failureThreshold(desired: number): number {
+  return Math.min(200, Math.max(3, Math.ceil(desired / 2)));
+}
+
+/**
+ * A completed deployment scaled up (a wake): done at ECS's steady state, one deployment with running =
+ * desired and ECS reporting it. The circuit breaker watches only deployments in progress, so the watch
+ * applies its threshold itself.
+ */
+function fromScaling(service: Service, watched: WatchedDeployment, failedTasksBefore: number): DeploymentProgress {
+  const ours = service.deployments?.find((deployment) => deployment.id === watched.deploymentId);
+  if (!ours) return { ...watched, status: 'failed', statusReason: 'a new deployment replaced the one being scaled' };
+  // The service's counts, as ECS's services-stable waiter reads them: the deployment's desired count may lag behind an UpdateService.
+  const progress = {
+    ...watched,
+    running: service.runningCount ?? 0,
+    pending: service.pendingCount ?? 0,
+    desired: service.desiredCount ?? 0,
+    failedTasks: Math.max(0, (ours.failedTasks ?? 0) - failedTasksBefore),
+  };
+  // ECS says "has reached a steady state" once the tasks are also healthy behind their load balancer.
+  const reported = (service.events ?? []).some(
+    (event) => event.message?.includes('has reached a steady state') && event.createdAt !== undefined && event.createdAt >= watched.startedAt,
+  );
+  const steady = reported && service.deployments?.length === 1 && progress.running === progress.desired && progress.pending === 0;
+  if (steady) return { ...progress, status: 'successful', statusReason: 'steady state' };
+  if (progress.failedTasks >= failureThreshold(progress.desired)) {
+    return { ...progress, status: 'failed', statusReason: `${progress.failedTasks} tasks failed to start while scaling up` };
+  }
+  return { ...progress, status: 'in-progress' };
+}
+
 /** Where the service deployments API is unavailable: the deployment's rolloutState in service.deployments. */
 function fromServiceDeployments(service: Service, watched: WatchedDeployment): DeploymentProgress {
   const ours = service.deployments?.find((deployment) => deployment.id === watched.deploymentId);
@@ -172,9 +205,11 @@ export async function watchDeployments(
         const serviceDeployment = deployment.serviceDeploymentArn ? deploymentByArn.get(deployment.serviceDeploymentArn) : undefined;
         const progress = serviceDeployment
           ? fromServiceDeployment(serviceDeployment, deployment)
-          : service
-            ? fromServiceDeployments(service, deployment)
-            : deployment;
+          : service && deployment.scaling
+            ? fromScaling(service, deployment, deployment.scaling.failedTasksBefore)
+            : service
+              ? fromServiceDeployments(service, deployment)
+              : deployment;
         const updated: WatchedDeployment = { ...deployment, ...progress, events: [...deployment.events, ...fresh] };
         if (updated.status === 'rolled-back' && serviceDeployment && !updated.rolledBackTo) {
           updated.rolledBackTo = (await rollbackTaskDefinition(ecs, serviceDeployment)) ?? deployment.previousTaskDefinitionArn;

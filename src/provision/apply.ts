@@ -31,12 +31,12 @@ import { findCluster } from '../ecs/cluster.ts';
 import { findServiceDeployment, type StartedDeployment, startDeployment } from '../ecs/deploy.ts';
 import { registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollout.ts';
-import { describeServices, tagsOf } from '../ecs/services.ts';
+import { describeServices, tagsOf, toEcsTags } from '../ecs/services.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { ensureSharedListener } from './shared-alb.ts';
-import { type EnvironmentSpec, TAG_SPEC, toEcsTags } from './spec.ts';
+import { type EnvironmentSpec, TAG_SPEC } from './spec.ts';
 
 export type Change = 'created' | 'updated' | 'unchanged';
 

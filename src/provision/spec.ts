@@ -1,12 +1,11 @@
 // What an environment should look like, computed from the inputs before anything is read or changed.
 import { createHash } from 'node:crypto';
-import type { Tag } from '@aws-sdk/client-ecs';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
+import { toEcsTags } from '../ecs/services.ts';
 import { type Registration, readTaskDefinitionFile, toRegistration } from '../ecs/task-definition.ts';
-import { type EnvironmentNames, environmentNames, ownershipTags, type Tags } from '../environment.ts';
+import { type EnvironmentNames, environmentNames, ownershipTags, pullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST, type Tags } from '../environment.ts';
 
 export const TAG_SPEC = 'ecs-deploy-actions:spec';
-export const TAG_EXPIRES_AT = 'ecs-deploy-actions:expires-at';
 
 export interface EnvironmentSpec {
   environment: string;
@@ -33,10 +32,6 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-export function toEcsTags(tags: Tags): Tag[] {
-  return Object.entries(tags).map(([key, value]) => ({ key, value }));
-}
-
 export function environmentSpec(config: ProvisionPlatformConfig, region: string, now = new Date()): EnvironmentSpec {
   const environment = config.environment;
   const names = environmentNames(config.cluster, environment);
@@ -44,6 +39,7 @@ export function environmentSpec(config: ProvisionPlatformConfig, region: string,
   const path = config.pathPattern ? config.pathPattern.replace(/\*.*$/, '') : '/';
   const tags: Tags = ownershipTags(environment);
   if (config.ttl !== undefined) tags[TAG_EXPIRES_AT] = new Date(now.getTime() + config.ttl * 1000).toISOString();
+  if (config.pullRequest) tags[TAG_PULL_REQUEST] = pullRequestTag(config.pullRequest);
 
   let registration: Registration;
   if (config.taskDefinition) {

@@ -9,7 +9,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
+import { describe as describeService, SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
 let elb: ElasticLoadBalancingV2Client;
@@ -79,6 +79,27 @@ test('changed inputs update in place: a new revision, the same rule and target g
   expect(second.outputs['listener-rule-arn']).toBe(first.outputs['listener-rule-arn']);
   expect(second.summary).toMatch(/\| target group \| previews-pr-8 \| updated \|/);
   expect(second.summary).toMatch(/\| service \| pr-8 \| updated \|/);
+});
+
+test('run for a pull request, the environment records it on every resource for a sweep; the re-run still changes nothing', async () => {
+  const event = { action: 'synchronize', number: 31, pull_request: { number: 31, state: 'open' }, repository: { full_name: 'acme/web' } };
+  const run = await world.run('provision-platform', { inputs: inputs('pr-31'), event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
+  expect(run.exitCode).toBe(0);
+  // As owner/repo/pull/N: "#" is not a character AWS allows in tag values.
+  const tag = { key: 'ecs-deploy-actions:pull-request', value: 'acme/web/pull/31' };
+  expect((await describeService(world, 'previews', 'pr-31'))?.tags).toContainEqual(tag);
+  const elbTags = await elb.send(new DescribeTagsCommand({ ResourceArns: [run.outputs['target-group-arn'] ?? '', run.outputs['listener-rule-arn'] ?? ''] }));
+  for (const description of elbTags.TagDescriptions ?? []) expect(description.Tags).toContainEqual({ Key: tag.key, Value: tag.value });
+
+  const before = (await world.calls()).length;
+  const again = await world.run('provision-platform', { inputs: inputs('pr-31'), event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
+  expect(again.exitCode).toBe(0);
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+
+  const explicit = await world.run('provision-platform', { inputs: inputs('pr-32', { 'pull-request': 'acme/api#32', 'desired-count': '1' }) });
+  expect(explicit.exitCode).toBe(0);
+  const tags = await elb.send(new DescribeTagsCommand({ ResourceArns: [explicit.outputs['target-group-arn'] ?? ''] }));
+  expect(tags.TagDescriptions?.[0]?.Tags).toContainEqual({ Key: 'ecs-deploy-actions:pull-request', Value: 'acme/api/pull/32' });
 });
 
 test('10 environments provisioned at once on one listener: 10 distinct priorities, all healthy', async () => {

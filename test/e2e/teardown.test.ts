@@ -2,83 +2,25 @@
 // SDK exactly as the naming contract says provision-platform builds them (names and ownership tags).
 
 import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
-import { CreateRuleCommand, CreateTargetGroupCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateClusterCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { environmentNames, ownershipTags } from '../../src/environment.ts';
-import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
+import { environmentNames } from '../../src/environment.ts';
+import { provisioned as provisionedEnvironment } from '../helpers/provisioned.ts';
+import { sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
-let elb: ElasticLoadBalancingV2Client;
 let listenerArn: string;
-let priority = 1;
 const cluster = 'previews';
 
 beforeAll(async () => {
   world = await startWorld();
-  elb = world.elb;
   await world.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
   ({ listenerArn } = await sharedListener(world, 'shared'));
 });
 afterAll(() => world.stop());
 
-/** What provision-platform leaves for an environment; `upTo` stops early, as an interrupted run would. */
-async function provisioned(environment: string, upTo: 'target-group' | 'service' = 'service'): Promise<void> {
-  const names = environmentNames(cluster, environment);
-  const tags = ownershipTags(environment, 'https://github.com/acme/web/actions/runs/1');
-  const elbTags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-  const ecsTags = Object.entries(tags).map(([key, value]) => ({ key, value }));
-  await world.logs.send(new CreateLogGroupCommand({ logGroupName: names.logGroup, tags }));
-  const tg = await elb.send(
-    new CreateTargetGroupCommand({ Name: names.targetGroup, Protocol: 'HTTP', Port: 8080, VpcId: 'vpc-0e1a2b3c4d5e6f701', TargetType: 'ip', Tags: elbTags }),
-  );
-  const targetGroupArn = tg.TargetGroups?.[0]?.TargetGroupArn ?? '';
-  if (upTo === 'target-group') return;
-  await elb.send(
-    new CreateRuleCommand({
-      ListenerArn: listenerArn,
-      Priority: priority++,
-      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`${environment}.preview.example.com`] } }],
-      Actions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
-      Tags: elbTags,
-    }),
-  );
-  const td = await world.ecs.send(
-    new RegisterTaskDefinitionCommand({
-      family: names.family,
-      networkMode: 'awsvpc',
-      requiresCompatibilities: ['FARGATE'],
-      cpu: '256',
-      memory: '512',
-      executionRoleArn: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-      tags: ecsTags,
-      containerDefinitions: [
-        {
-          name: 'app',
-          image: 'web:v1',
-          portMappings: [{ containerPort: 8080 }],
-          logConfiguration: {
-            logDriver: 'awslogs',
-            options: { 'awslogs-group': names.logGroup, 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'app' },
-          },
-        },
-      ],
-    }),
-  );
-  await world.ecs.send(
-    new CreateServiceCommand({
-      cluster,
-      serviceName: names.service,
-      taskDefinition: td.taskDefinition?.taskDefinitionArn,
-      desiredCount: 2,
-      launchType: 'FARGATE',
-      networkConfiguration: { awsvpcConfiguration: { subnets: SUBNETS, securityGroups: [SECURITY_GROUP] } },
-      loadBalancers: [{ targetGroupArn, containerName: 'app', containerPort: 8080 }],
-      tags: ecsTags,
-      propagateTags: 'SERVICE',
-    }),
-  );
-}
+const provisioned = (environment: string, upTo: 'target-group' | 'service' = 'service') =>
+  provisionedEnvironment(world, { cluster, listenerArn, environment, upTo });
 
 const tagged = (environment: string) => taggedResources(world, environment);
 

@@ -36,9 +36,9 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(options: { timeScale?: number; registry?: boolean } = {}): Promise<World> {
+export async function startWorld(options: { timeScale?: number; registry?: boolean; callLatencyMs?: number } = {}): Promise<World> {
   const timeScale = options.timeScale ?? 100;
-  const emulator = await startEmulator({ timeScale, registry: options.registry ?? false });
+  const emulator = await startEmulator({ timeScale, registry: options.registry ?? false, callLatencyMs: options.callLatencyMs });
   const config = { endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } };
   const ecs = new ECSClient(config);
   const logs = new CloudWatchLogsClient(config);

@@ -7,6 +7,8 @@ import {
   MANAGED_BY,
   matchesPattern,
   ownershipTags,
+  parsePullRequestTag,
+  pullRequestTag,
   runUrl,
   TAG_ENVIRONMENT,
   TAG_MANAGED_BY,
@@ -75,5 +77,17 @@ describe('patterns', () => {
     expect(isProtected('prod', ['prod', 'production', 'staging'])).toBe(true);
     expect(isProtected('prod-eu', ['prod-*'])).toBe(true);
     expect(isProtected('pr-7', ['prod', 'production', 'staging'])).toBe(false);
+  });
+});
+
+describe('the pull-request tag', () => {
+  test('round-trips, using only characters AWS allows in tag values', () => {
+    const tag = pullRequestTag({ owner: 'acme', repo: 'web.site', number: 42 });
+    expect(tag).toBe('acme/web.site/pull/42');
+    expect(tag).toMatch(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u);
+    expect(parsePullRequestTag(tag)).toEqual({ owner: 'acme', repo: 'web.site', number: 42 });
+  });
+  test('anything else is no pull request: a sweep then goes by ttl only', () => {
+    for (const value of [undefined, '', 'acme/web#42', 'acme/web/pull/0', 'acme/web/pull/x', 'pr-42']) expect(parsePullRequestTag(value)).toBeUndefined();
   });
 });

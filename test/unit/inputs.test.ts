@@ -16,6 +16,7 @@ import {
   list,
   optional,
   type Parser,
+  pullRequestReference,
   readInputs,
   repositoryName,
   required,
@@ -138,6 +139,13 @@ describe('other parsers', () => {
     expect(keyValue()('DATABASE_URL=postgres://h/db?a=b', context)).toEqual(['DATABASE_URL', 'postgres://h/db?a=b']);
     expect(problemOf(keyValue(), '=value')).toMatch(/NAME=value/);
     expect(problemOf(keyValue(), 'no equals sign')).toMatch(/NAME=value/);
+  });
+  test('pull requests as 12, #12 or owner/repo#12', () => {
+    expect(pullRequestReference()('12', context)).toEqual({ owner: undefined, repo: undefined, number: 12 });
+    expect(pullRequestReference()('#12', context)).toEqual({ owner: undefined, repo: undefined, number: 12 });
+    expect(pullRequestReference()('acme/web.site#12', context)).toEqual({ owner: 'acme', repo: 'web.site', number: 12 });
+    expect(problemOf(pullRequestReference(), 'acme/web')).toMatch(/owner\/repo#123/);
+    problemOf(pullRequestReference(), '0');
   });
   test('paths stay inside the workspace', () => {
     expect(workspacePath()('services/web', context)).toBe('services/web');

@@ -1,0 +1,101 @@
+// GitHub's REST API over fetch: only what the actions call. Not @actions/github, whose Octokit
+// stack would not fit the bundle budget; one `request` method that later calls can share.
+import { readFileSync } from 'node:fs';
+import { VERSION } from './version.ts';
+
+export interface PullRequestRef {
+  owner: string;
+  repo: string;
+  number: number;
+}
+
+export interface PullRequest {
+  number: number;
+  state: 'open' | 'closed';
+  merged: boolean;
+  closedAt: string | undefined;
+}
+
+/** GitHub answered with an error status, or could not be reached (status 0). */
+export class GithubError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'GithubError';
+    this.status = status;
+  }
+}
+
+/** owner/repo#number, as people write it. */
+export function pullRequestName(ref: PullRequestRef): string {
+  return `${ref.owner}/${ref.repo}#${ref.number}`;
+}
+
+export class GithubClient {
+  readonly #token: string;
+  readonly #baseUrl: string;
+
+  /** The base URL comes from GITHUB_API_URL, which runners set (GitHub Enterprise and the emulator differ from api.github.com). */
+  constructor(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com') {
+    this.#token = token;
+    this.#baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#baseUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/vnd.github+json',
+          authorization: `Bearer ${this.#token}`,
+          'user-agent': `ecs-deploy-actions/${VERSION}`,
+          'x-github-api-version': '2022-11-28',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (error) {
+      throw new GithubError(0, `${method} ${path}: GitHub could not be reached (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const message = (() => {
+        try {
+          return (JSON.parse(text) as { message?: string }).message ?? text;
+        } catch {
+          // Not JSON (a proxy's error page, say): the text itself is the best message there is.
+          return text;
+        }
+      })();
+      throw new GithubError(response.status, `${method} ${path}: ${response.status} ${message}`.trim());
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async getPullRequest(ref: PullRequestRef): Promise<PullRequest> {
+    const pull = await this.request<{ number: number; state: 'open' | 'closed'; merged?: boolean; closed_at?: string | null }>(
+      'GET',
+      `/repos/${encodeURIComponent(ref.owner)}/${encodeURIComponent(ref.repo)}/pulls/${ref.number}`,
+    );
+    return { number: pull.number, state: pull.state, merged: pull.merged === true, closedAt: pull.closed_at ?? undefined };
+  }
+}
+
+/** The pull request this run belongs to, from the event payload (pull_request and pull_request_* events carry it). */
+export function pullRequestOfEvent(env: NodeJS.ProcessEnv = process.env): PullRequestRef | undefined {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  let event: { pull_request?: { number?: unknown }; repository?: { full_name?: unknown } };
+  try {
+    event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
+  } catch {
+    // No readable payload (a local run): there is no pull request to record.
+    return undefined;
+  }
+  const number = event.pull_request?.number;
+  const fullName = typeof event.repository?.full_name === 'string' ? event.repository.full_name : env.GITHUB_REPOSITORY;
+  const [owner, repo] = (fullName ?? '').split('/');
+  if (typeof number !== 'number' || !Number.isInteger(number) || !owner || !repo) return undefined;
+  return { owner, repo, number };
+}

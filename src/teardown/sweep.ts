@@ -1,0 +1,142 @@
+// Sweep: the environments of a cluster whose pull request is closed or whose ttl has passed, torn
+// down one by one. Both facts come from tags provision-platform wrote; an environment is never judged
+// by its name, and one whose pull request cannot be read is kept.
+import type { Service } from '@aws-sdk/client-ecs';
+import { settleAll } from '../concurrency.ts';
+import { listClusterServices, tagsOf } from '../ecs/services.ts';
+import { isProtected, ownerOf, parsePullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST } from '../environment.ts';
+import { GithubClient, type PullRequestRef, pullRequestName } from '../github.ts';
+import type { Progress, Summary } from '../report.ts';
+import type { Clock } from '../watch.ts';
+import { type EnvironmentTeardown, type TeardownClients, type TeardownOutcome, teardownEnvironment } from './teardown.ts';
+
+export interface SweepCandidate {
+  environment: string;
+  pullRequest: PullRequestRef | undefined;
+  /** The expires-at tag as written (an ISO time). */
+  expiresAt: string | undefined;
+}
+
+export interface SweepDecision extends SweepCandidate {
+  sweep: boolean;
+  reason: string;
+}
+
+/** Every environment our tags mark in these services, once each, by name. */
+export function sweepCandidates(services: Service[]): SweepCandidate[] {
+  const candidates = new Map<string, SweepCandidate>();
+  for (const service of services) {
+    const tags = tagsOf(service);
+    const environment = ownerOf(tags);
+    if (environment === undefined) continue;
+    const known = candidates.get(environment);
+    candidates.set(environment, {
+      environment,
+      pullRequest: known?.pullRequest ?? parsePullRequestTag(tags[TAG_PULL_REQUEST]),
+      expiresAt: known?.expiresAt ?? tags[TAG_EXPIRES_AT],
+    });
+  }
+  return [...candidates.values()].sort((a, b) => a.environment.localeCompare(b.environment));
+}
+
+async function decide(
+  candidate: SweepCandidate,
+  options: { github: GithubClient | undefined; now: Date; protectedPatterns: string[] },
+): Promise<SweepDecision> {
+  const keep = (reason: string) => ({ ...candidate, sweep: false, reason });
+  if (isProtected(candidate.environment, options.protectedPatterns)) return keep('protected (protected-environments): never swept');
+  const expiresAt = candidate.expiresAt === undefined ? undefined : new Date(candidate.expiresAt);
+  if (expiresAt && !Number.isNaN(expiresAt.getTime()) && expiresAt <= options.now) {
+    return { ...candidate, sweep: true, reason: `ttl passed at ${candidate.expiresAt}` };
+  }
+  const ttl =
+    expiresAt && !Number.isNaN(expiresAt.getTime())
+      ? `; ttl until ${candidate.expiresAt}`
+      : candidate.expiresAt
+        ? `; unreadable ttl tag ${JSON.stringify(candidate.expiresAt)}`
+        : '';
+  const pull = candidate.pullRequest;
+  if (!pull) return keep(`no pull request recorded${ttl || '; no ttl'}`);
+  const name = pullRequestName(pull);
+  if (!options.github) return keep(`pull request ${name} not read: no github-token given${ttl}`);
+  try {
+    const state = await options.github.getPullRequest(pull);
+    if (state.state === 'closed') return { ...candidate, sweep: true, reason: `pull request ${name} ${state.merged ? 'merged' : 'closed'}` };
+    return keep(`pull request ${name} open${ttl}`);
+  } catch (error) {
+    return keep(`pull request ${name} could not be read (${error instanceof Error ? error.message : String(error)})${ttl}`);
+  }
+}
+
+export async function decideSweep(
+  candidates: SweepCandidate[],
+  options: { github: GithubClient | undefined; now: Date; protectedPatterns: string[]; concurrency: number },
+): Promise<SweepDecision[]> {
+  const results = await settleAll(candidates, options.concurrency, (candidate) => decide(candidate, options));
+  // decide() turns GitHub's failures into "keep"; anything else thrown keeps the environment too.
+  return results.map((result, index) =>
+    result.status === 'fulfilled' ? result.value : { ...(candidates[index] as SweepCandidate), sweep: false, reason: String(result.reason) },
+  );
+}
+
+export interface SweepOptions extends Omit<EnvironmentTeardown, 'environment'> {
+  githubToken: string | undefined;
+  protectedEnvironments: string[];
+}
+
+export interface SweptEnvironment extends SweepDecision {
+  /** Set once torn down (or planned, in a dry run). */
+  outcome: TeardownOutcome | undefined;
+  /** Why the teardown failed. */
+  error: string | undefined;
+}
+
+/**
+ * Decides for every environment in the cluster, then tears down the stale ones one after another
+ * with teardown's own code path. One that fails does not stop the others.
+ */
+export async function sweepEnvironments(context: TeardownClients & { clock: Clock; progress: Progress }, options: SweepOptions): Promise<SweptEnvironment[]> {
+  const { progress, clock } = context;
+  progress.phase(`Finding environments in cluster ${options.cluster}; next: ask GitHub about their pull requests`);
+  const candidates = sweepCandidates(await listClusterServices(context.ecs, options.cluster));
+  progress.line(`${candidates.length} environments: ${candidates.map((candidate) => candidate.environment).join(', ') || 'none'}`);
+  if (!options.githubToken && candidates.some((candidate) => candidate.pullRequest)) {
+    progress.line('no github-token given: environments recorded with a pull request are swept only when their ttl has passed');
+  }
+  const github = options.githubToken ? new GithubClient(options.githubToken) : undefined;
+  const decisions = await decideSweep(candidates, { github, now: new Date(clock.now()), protectedPatterns: options.protectedEnvironments, concurrency: 5 });
+  for (const decision of decisions)
+    progress.line(`${decision.environment}: ${decision.sweep ? (options.dryRun ? 'would sweep' : 'sweep') : 'keep'}: ${decision.reason}`);
+
+  const swept: SweptEnvironment[] = decisions.map((decision) => ({ ...decision, outcome: undefined, error: undefined }));
+  for (const environment of swept.filter((candidate) => candidate.sweep)) {
+    try {
+      environment.outcome = await teardownEnvironment(context, { ...options, environment: environment.environment });
+    } catch (error) {
+      environment.error = error instanceof Error ? error.message : String(error);
+      progress.line(`${environment.environment}: teardown FAILED: ${environment.error}; going on with the others`);
+    }
+  }
+  const done = swept.filter((environment) => environment.outcome).length;
+  progress.line(`${options.dryRun ? 'Dry run: would sweep' : 'Swept'} ${done} of ${swept.length} environments.`);
+  return swept;
+}
+
+export function addSweepSummary(summary: Summary, swept: SweptEnvironment[], dryRun: boolean): void {
+  const stale = swept.filter((environment) => environment.sweep);
+  summary.add(
+    `**Sweep**: ${swept.length} environments found, ${stale.length} stale${dryRun ? ' (dry run: nothing deleted)' : `, ${stale.filter((e) => e.outcome).length} torn down`}.`,
+  );
+  if (swept.length === 0) return;
+  summary.addTable(
+    ['environment', 'pull request', 'ttl', 'decision', 'why', dryRun ? 'would delete' : 'deleted'],
+    swept.map((environment) => [
+      environment.environment,
+      environment.pullRequest ? pullRequestName(environment.pullRequest) : undefined,
+      environment.expiresAt,
+      environment.error ? '❌ teardown failed' : environment.sweep ? (dryRun ? 'would sweep' : 'swept') : 'kept',
+      environment.error ? `${environment.reason}; ${environment.error}` : environment.reason,
+      environment.outcome ? (dryRun ? environment.outcome.planned : environment.outcome.deleted).length : undefined,
+    ]),
+  );
+}

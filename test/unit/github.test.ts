@@ -1,0 +1,60 @@
+// The GitHub client's requests (nock at GITHUB_API_URL) and the pull request of a run's event.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import nock from 'nock';
+import { GithubClient, GithubError, pullRequestOfEvent } from '../../src/github.ts';
+
+const api = 'https://ghe.example.com/api/v3';
+
+beforeAll(() => {
+  if (!nock.isActive()) nock.activate();
+  nock.disableNetConnect();
+});
+// nock patches Node's http for the whole jest worker: undo it so later test files reach their emulators.
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore();
+});
+afterEach(() => {
+  expect(nock.pendingMocks()).toEqual([]);
+  nock.cleanAll();
+});
+
+describe('GithubClient', () => {
+  test('GET a pull request at the runner’s API URL, with the token and API version', async () => {
+    nock(api, { reqheaders: { authorization: 'Bearer ghs_abc', accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' } })
+      .get('/repos/acme/web/pulls/7')
+      .reply(200, { number: 7, state: 'closed', merged: true, closed_at: '2026-11-20T10:00:00Z' });
+    const pull = await new GithubClient('ghs_abc', `${api}/`).getPullRequest({ owner: 'acme', repo: 'web', number: 7 });
+    expect(pull).toEqual({ number: 7, state: 'closed', merged: true, closedAt: '2026-11-20T10:00:00Z' });
+  });
+  test('an error status becomes a GithubError with GitHub’s message', async () => {
+    nock(api).get('/repos/acme/web/pulls/8').reply(404, { message: 'Not Found' });
+    const failure = await new GithubClient('t', api).getPullRequest({ owner: 'acme', repo: 'web', number: 8 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(GithubError);
+    expect(failure).toMatchObject({ status: 404, message: 'GET /repos/acme/web/pulls/8: 404 Not Found' });
+  });
+  test('GitHub out of reach is status 0, never a crash', async () => {
+    nock(api).get('/repos/acme/web/pulls/9').replyWithError('connect ECONNREFUSED');
+    await expect(new GithubClient('t', api).getPullRequest({ owner: 'acme', repo: 'web', number: 9 })).rejects.toMatchObject({ status: 0 });
+  });
+});
+
+describe('pullRequestOfEvent', () => {
+  const event = (payload: unknown) => {
+    const path = join(tmpdir(), `event-${process.pid}-${Math.random()}.json`);
+    writeFileSync(path, JSON.stringify(payload));
+    return path;
+  };
+  test('pull_request events name the pull request and the repository', () => {
+    const path = event({ pull_request: { number: 12 }, repository: { full_name: 'acme/web' } });
+    expect(pullRequestOfEvent({ GITHUB_EVENT_PATH: path })).toEqual({ owner: 'acme', repo: 'web', number: 12 });
+  });
+  test('other events, and no event file, name none', () => {
+    expect(pullRequestOfEvent({ GITHUB_EVENT_PATH: event({ ref: 'refs/heads/main' }), GITHUB_REPOSITORY: 'acme/web' })).toBeUndefined();
+    expect(pullRequestOfEvent({ GITHUB_EVENT_PATH: join(tmpdir(), 'no-such-event.json') })).toBeUndefined();
+    expect(pullRequestOfEvent({})).toBeUndefined();
+  });
+});
