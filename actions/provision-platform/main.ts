@@ -9,6 +9,7 @@ import { findCluster } from '../../src/ecs/cluster.ts';
 import { isFailure } from '../../src/ecs/rollout.ts';
 import { revisionName } from '../../src/ecs/task-definition.ts';
 import { ActionError } from '../../src/errors.ts';
+import { firstLine, GithubReport } from '../../src/github-report.ts';
 import { estimateCost, fargatePrices } from '../../src/pricing.ts';
 import { applySpec } from '../../src/provision/apply.ts';
 import { environmentSpec } from '../../src/provision/spec.ts';
@@ -47,7 +48,15 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
     return;
   }
 
-  const result = await applySpec({ ecs, elb, logs, clock, progress }, config, spec);
+  const github = GithubReport.forRun(config.githubToken, config.environment);
+  await github?.deploying(`Provisioning ${config.environment}`);
+  let result: Awaited<ReturnType<typeof applySpec>>;
+  try {
+    result = await applySpec({ ecs, elb, logs, clock, progress }, config, spec);
+  } catch (error) {
+    await github?.deployed(false, { url: spec.url, status: `failed: ${firstLine(error)}` }, 'Provisioning failed');
+    throw error;
+  }
   const cost = estimateCost({
     region: settings.region,
     cpu: Number(spec.registration.cpu ?? config.cpu),
@@ -84,7 +93,20 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
   } else summary.add(`No Fargate price table for ${settings.region}; no cost estimate.`);
 
   const deployment = result.deployment;
-  if (deployment && isFailure(deployment.status)) {
+  const failed = deployment !== undefined && isFailure(deployment.status);
+  const image = spec.registration.containerDefinitions?.find((container) => container.name === config.containerName)?.image;
+  await github?.deployed(
+    !failed,
+    {
+      url: spec.url,
+      image,
+      revision: revisionName(result.taskDefinitionArn),
+      status: failed ? `failed: ${deployment.status}${deployment.rolledBackTo ? `, back on ${revisionName(deployment.rolledBackTo)}` : ''}` : 'deployed',
+      monthlyCost: cost?.monthlyUsd.toFixed(2),
+    },
+    failed ? `Deployment ${deployment.status}` : `Deployed ${revisionName(result.taskDefinitionArn)}`,
+  );
+  if (deployment && failed) {
     progress.phase('Why the deployment failed');
     for (const line of diagnosisLines(deployment)) progress.line(line);
     throw new ActionError(failureMessage([deployment]), 'see the stopped tasks and their last log lines above; fix the cause and run again.');

@@ -5,7 +5,9 @@ import { readRolloutConfig, rollout } from '../../src/actions/rollout-with-circu
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { addDeploymentSummary, diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
 import { isFailure } from '../../src/ecs/rollout.ts';
+import { revisionName } from '../../src/ecs/task-definition.ts';
 import { ActionError } from '../../src/errors.ts';
+import { firstLine, GithubReport } from '../../src/github-report.ts';
 import { runAction } from '../../src/run.ts';
 import { setOutput } from '../../src/runner.ts';
 
@@ -15,7 +17,15 @@ await runAction('rollout-with-circuit-breaker', async ({ progress, summary, cloc
   const ecs = createClient(ECSClient, settings);
   const logs = createClient(CloudWatchLogsClient, settings);
 
-  const outcome = await rollout(config, { ecs, logs, clock, progress });
+  const github = config.dryRun ? undefined : GithubReport.forRun(config.githubToken, config.environment ?? config.service?.[0] ?? config.cluster);
+  await github?.deploying(`Rolling out ${config.image ?? 'a new revision'}`);
+  let outcome: Awaited<ReturnType<typeof rollout>>;
+  try {
+    outcome = await rollout(config, { ecs, logs, clock, progress });
+  } catch (error) {
+    await github?.deployed(false, { status: `failed: ${firstLine(error)}` }, 'Rollout failed');
+    throw error;
+  }
   const failed = outcome.results.filter((result) => isFailure(result.status));
   const first = outcome.results[0] ?? outcome.started[0];
   setOutput('task-definition-arn', outcome.taskDefinitionArn ?? '');
@@ -36,6 +46,20 @@ await runAction('rollout-with-circuit-breaker', async ({ progress, summary, cloc
     ),
   );
   addDeploymentSummary(summary, outcome.results);
+  const rolledBackTo = failed.find((result) => result.rolledBackTo)?.rolledBackTo;
+  await github?.deployed(
+    failed.length === 0,
+    {
+      // After a failure the environment still runs what it ran before: the comment keeps that image and revision.
+      image: failed.length === 0 ? config.image : undefined,
+      revision: failed.length === 0 && outcome.taskDefinitionArn ? revisionName(outcome.taskDefinitionArn) : undefined,
+      status:
+        failed.length === 0
+          ? outcome.status
+          : `${outcome.status}${rolledBackTo ? `, back on ${revisionName(rolledBackTo)}` : ''}: ${failed[0]?.diagnosis?.reason ?? 'see the run'}`,
+    },
+    `Rollout ${outcome.status}`,
+  );
 
   if (failed.length > 0) {
     progress.phase('Why the deployment failed');

@@ -7,6 +7,7 @@ import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balan
 import { readTeardownEnvConfig } from '../../src/actions/teardown-env.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { ActionError } from '../../src/errors.ts';
+import { GithubReport } from '../../src/github-report.ts';
 import { runAction } from '../../src/run.ts';
 import { setOutput } from '../../src/runner.ts';
 import { addSweepSummary, sweepEnvironments } from '../../src/teardown/sweep.ts';
@@ -57,6 +58,7 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
 
   const environment = config.environment ?? '';
   const outcome = await teardownEnvironment(context, { ...options, environment });
+  if (!config.dryRun) await GithubReport.forRun(config.githubToken, environment)?.destroyed();
   setOutput('deleted', outcome.deleted.length);
   setOutput('left', outcome.foreign.length);
   setOutput('swept', '');

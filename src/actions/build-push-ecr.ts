@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
 import { runUrl } from '../environment.ts';
 import { InputError, type InputProblem } from '../errors.ts';
-import { pullRequestNumber } from '../event.ts';
+import { pullRequestOfEvent } from '../github.ts';
 import { type BuildSettings, type ContentKey, commitKey, pathsKey } from '../image/content-key.ts';
 import { boolean, choice, imageTag, keyValue, list, optional, readInputs, repositoryName, required, text, withDefault, workspacePath } from '../inputs.ts';
 
@@ -75,7 +75,7 @@ export function readBuildPushEcrConfig(env: NodeJS.ProcessEnv = process.env): Bu
   let tags = config.tags ?? [];
   if (!config.tags && !config.sourceTag) {
     if (sha) {
-      const number = pullRequestNumber(env);
+      const number = pullRequestOfEvent(env)?.number;
       tags = number === undefined ? [sha] : [sha, `pr-${number}`];
     } else if (config.push) {
       problems.push({ input: 'tags', problem: 'is empty, and there is no commit SHA (GITHUB_SHA) to tag with.', fix: 'list the tags to push.' });

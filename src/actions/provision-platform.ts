@@ -17,6 +17,7 @@ import {
   pullRequestReference,
   readInputs,
   required,
+  secret,
   securityGroupId,
   subnetId,
   text,
@@ -105,6 +106,7 @@ export const provisionPlatformInputs = {
   'container-insights': withDefault('false', boolean()),
   ttl: optional(duration({ min: 600, max: 90 * 86400 })),
   'pull-request': optional(pullRequestReference()),
+  'github-token': optional(secret()),
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
 };

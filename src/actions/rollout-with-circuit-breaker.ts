@@ -24,6 +24,7 @@ import {
   type Parser,
   readInputs,
   required,
+  secret,
   text,
   withDefault,
 } from '../inputs.ts';
@@ -44,6 +45,7 @@ export const rolloutInputs = {
   hardening: withDefault('warn', choice(['off', 'warn', 'fail'] as const)),
   'dry-run': withDefault('false', boolean()),
   'run-before': optional(command()),
+  'github-token': optional(secret()),
 };
 
 /**

@@ -6,6 +6,7 @@ import { settleAll } from '../concurrency.ts';
 import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { isProtected, ownerOf, parsePullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST } from '../environment.ts';
 import { GithubClient, type PullRequestRef, pullRequestName } from '../github.ts';
+import { GithubReport } from '../github-report.ts';
 import type { Progress, Summary } from '../report.ts';
 import type { Clock } from '../watch.ts';
 import { type EnvironmentTeardown, type TeardownClients, type TeardownOutcome, teardownEnvironment } from './teardown.ts';
@@ -112,6 +113,7 @@ export async function sweepEnvironments(context: TeardownClients & { clock: Cloc
   for (const environment of swept.filter((candidate) => candidate.sweep)) {
     try {
       environment.outcome = await teardownEnvironment(context, { ...options, environment: environment.environment });
+      if (!options.dryRun) await GithubReport.forRun(options.githubToken, environment.environment, { pullRequest: environment.pullRequest })?.destroyed();
     } catch (error) {
       environment.error = error instanceof Error ? error.message : String(error);
       progress.line(`${environment.environment}: teardown FAILED: ${environment.error}; going on with the others`);

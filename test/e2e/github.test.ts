@@ -1,0 +1,125 @@
+// What a pull request shows: one comment per environment, edited in place across provision, rollouts
+// and teardown, and GitHub Deployments with their statuses, read back through GitHub's REST API.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, type World } from '../helpers/world.ts';
+
+let world: World;
+let listenerArn: string;
+const token = 'ghs_exampleTokenForTheEmulator000000';
+const HEAD_1 = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+const HEAD_2 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
+
+beforeAll(async () => {
+  world = await startWorld();
+  ({ listenerArn } = await sharedListener(world, 'previews', { https: true }));
+});
+afterAll(() => world.stop());
+
+const pullRequestEvent = (number: number, action: string, headSha: string) => ({
+  action,
+  number,
+  pull_request: { number, state: action === 'closed' ? 'closed' : 'open', head: { sha: headSha, ref: `feature-${number}` } },
+  repository: { full_name: 'acme/web' },
+});
+
+function run(action: string, inputs: Record<string, string>, event: unknown) {
+  return world.run(action, { inputs: { 'github-token': token, ...inputs }, event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
+}
+
+async function github<T>(path: string): Promise<T> {
+  const response = await fetch(`${world.emulator.githubApiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } });
+  return (await response.json()) as T;
+}
+
+const comments = (number: number) => github<{ id: number; body: string }[]>(`/repos/acme/web/issues/${number}/comments?per_page=100`);
+const deployments = (environment: string) =>
+  github<{ id: number; sha: string; transient_environment: boolean }[]>(`/repos/acme/web/deployments?environment=${environment}`);
+const statuses = (id: number) => github<{ state: string; environment_url?: string }[]>(`/repos/acme/web/deployments/${id}/statuses`);
+
+test('provision, a push, a crash, then close: one comment edited in place, deployments with statuses, inactive after teardown', async () => {
+  const provisionInputs = {
+    environment: 'pr-7',
+    cluster: 'previews',
+    'listener-arn': listenerArn,
+    'host-pattern': '{env}.preview.example.com',
+    image: 'web:v1',
+    'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    subnets: SUBNETS.join(','),
+    'security-groups': SECURITY_GROUP,
+    'health-check-interval': '10s',
+  };
+  const provision = await run('provision-platform', provisionInputs, pullRequestEvent(7, 'opened', HEAD_1));
+  expect(provision.exitCode).toBe(0);
+  expect(provision.stdout).not.toContain('::warning title=GitHub');
+  let thread = await comments(7);
+  expect(thread).toHaveLength(1);
+  const commentId = thread[0]?.id;
+  expect(thread[0]?.body).toContain('### Preview environment `pr-7`');
+  expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
+  expect(thread[0]?.body).toContain('| Image | `web:v1` |');
+  expect(thread[0]?.body).toContain('| Revision | previews-pr-7:1 |');
+  expect(thread[0]?.body).toMatch(/\| Estimated cost \| \$\d+\.\d\d a month \|/);
+  const first = (await deployments('pr-7'))[0];
+  expect(first).toMatchObject({ sha: HEAD_1, transient_environment: true });
+  expect((await statuses(first?.id ?? 0)).map((status) => status.state)).toEqual(['success', 'in_progress']);
+  expect((await statuses(first?.id ?? 0))[0]?.environment_url).toBe('https://pr-7.preview.example.com');
+
+  const rolloutInputs = { cluster: 'previews', environment: 'pr-7' };
+  const push = await run('rollout-with-circuit-breaker', { ...rolloutInputs, image: 'web:v2' }, pullRequestEvent(7, 'synchronize', HEAD_2));
+  expect(push.exitCode).toBe(0);
+  thread = await comments(7);
+  expect(thread.map((comment) => comment.id)).toEqual([commentId]);
+  expect(thread[0]?.body).toContain('| Image | `web:v2` |');
+  expect(thread[0]?.body).toContain('| Revision | previews-pr-7:2 |');
+  expect(thread[0]?.body).toContain('| Status | successful |');
+  // What the rollout does not know stays as provision wrote it.
+  expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
+
+  await world.control('/_emulator/behaviours', { image: 'web:crash', kind: 'crash', exitCode: 1, logLines: ['Error: missing DATABASE_URL'] });
+  const crash = await run('rollout-with-circuit-breaker', { ...rolloutInputs, image: 'web:crash' }, pullRequestEvent(7, 'synchronize', HEAD_2));
+  expect(crash.exitCode).toBe(1);
+  thread = await comments(7);
+  expect(thread).toHaveLength(1);
+  expect(thread[0]?.body).toContain('| Status | rolled-back, back on previews-pr-7:2: crash-on-start |');
+  expect(thread[0]?.body).toContain('| Image | `web:v2` |');
+  const crashed = (await deployments('pr-7'))[0];
+  expect((await statuses(crashed?.id ?? 0))[0]?.state).toBe('failure');
+
+  const teardown = await run('teardown-env', { cluster: 'previews', environment: 'pr-7' }, pullRequestEvent(7, 'closed', HEAD_2));
+  expect(teardown.exitCode).toBe(0);
+  thread = await comments(7);
+  expect(thread.map((comment) => comment.id)).toEqual([commentId]);
+  expect(thread[0]?.body).toContain('### Preview environment `pr-7`: destroyed');
+  expect(thread[0]?.body).toContain('| URL | ~~https://pr-7.preview.example.com~~ |');
+  for (const deployment of await deployments('pr-7')) expect((await statuses(deployment.id))[0]?.state).toBe('inactive');
+  // The token is masked (the add-mask request itself names it) and appears nowhere else.
+  for (const step of [provision, push, crash, teardown]) {
+    expect(step.stdout).toContain(`::add-mask::${token}`);
+    expect(`${step.stdout.replace(`::add-mask::${token}`, '')}${step.stderr}${step.summary}`).not.toContain(token);
+  }
+}, 240_000);
+
+test('a token GitHub refuses is a warning naming the permission; the teardown itself succeeds', async () => {
+  // A GitHub that refuses everything, as it does a token without the permission.
+  const refusing = createServer((_request, response) => {
+    response.writeHead(403, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ message: 'Resource not accessible by integration' }));
+  });
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+  try {
+    const teardown = await world.run('teardown-env', {
+      inputs: { cluster: 'previews', environment: 'pr-9', 'github-token': token },
+      event: pullRequestEvent(9, 'closed', HEAD_1),
+      env: { GITHUB_EVENT_NAME: 'pull_request', GITHUB_API_URL: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}` },
+    });
+    expect(teardown.exitCode).toBe(0);
+    expect(teardown.stdout).toContain(
+      '::warning title=GitHub::Could not mark the GitHub deployments inactive: GET /repos/acme/web/deployments?environment=pr-9&per_page=100: 403 Resource not accessible by integration. Give the workflow',
+    );
+    expect(teardown.stdout).toMatch(/Could not update the comment on acme\/web#9: .*403.*`permissions: pull-requests: write`/);
+  } finally {
+    refusing.close();
+  }
+}, 60_000);
