@@ -1,6 +1,6 @@
 // Generates action-catalog.md from every actions/<name>/action.yml (a test fails when it is stale).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 
 const root = resolve(import.meta.dirname, '..');
@@ -42,6 +42,51 @@ const examples: Record<string, string> = {
   environments: "'pr-*'",
 };
 
+/** IAM's service prefix for each AWS SDK client the actions use. */
+const iamPrefixes: Record<string, string> = {
+  '@aws-sdk/client-ecs': 'ecs',
+  '@aws-sdk/client-ecr': 'ecr',
+  '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
+  '@aws-sdk/client-cloudwatch-logs': 'logs',
+  '@aws-sdk/client-application-auto-scaling': 'application-autoscaling',
+};
+
+/** Permissions no SDK call names: a registry push, passing roles to tasks, tagging on create. */
+const impliedPermissions: Record<string, string[]> = {
+  'build-push-ecr': ['ecr:BatchCheckLayerAvailability', 'ecr:InitiateLayerUpload', 'ecr:UploadLayerPart', 'ecr:CompleteLayerUpload', 'ecr:TagResource'],
+  'provision-platform': ['iam:PassRole', 'ecs:TagResource', 'elasticloadbalancing:AddTags', 'logs:TagResource'],
+  'rollout-with-circuit-breaker': ['iam:PassRole', 'ecs:TagResource'],
+  'rollback-to-revision': [],
+  'scale-schedule': [],
+  'teardown-env': [],
+};
+
+/**
+ * The AWS API actions an action's code can call: every `<Operation>Command` imported from an AWS SDK
+ * client by a module the action's main reaches, plus the implied ones. A superset of what a run calls.
+ */
+export function apiPermissions(action: string): string[] {
+  const found = new Set<string>(impliedPermissions[action] ?? []);
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = readFileSync(file, 'utf8');
+    for (const match of source.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
+      const [, names = '', from = ''] = match;
+      if (from.startsWith('.')) visit(resolve(dirname(file), from));
+      const prefix = iamPrefixes[from];
+      if (!prefix) continue;
+      for (const name of names.split(',').map((part) => part.trim())) {
+        const command = /^([A-Z][A-Za-z0-9]*)Command$/.exec(name);
+        if (command) found.add(`${prefix}:${command[1]}`);
+      }
+    }
+  };
+  visit(join(root, 'actions', action, 'main.ts'));
+  return [...found].sort();
+}
+
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
 }
@@ -69,6 +114,16 @@ export function renderCatalog(actions = readActions()): string {
     }
     lines.push('', '### Outputs', '', '| output | description |', '| --- | --- |');
     for (const [output, spec] of Object.entries(action.outputs)) lines.push(`| \`${output}\` | ${escapeCell(spec.description)} |`);
+    lines.push(
+      '',
+      '### IAM permissions',
+      '',
+      'The API actions this action can call (from its code), for the role the workflow assumes:',
+      '',
+      '```json',
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: apiPermissions(name), Resource: '*' }] }, null, 2),
+      '```',
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -133,15 +133,15 @@ export function choice<const T extends string>(allowed: readonly T[]): Parser<T>
   };
 }
 
-const durationUnits: Record<string, number> = { h: 3600, m: 60, s: 1 };
+const durationUnits: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
 
-/** A duration such as 90s, 10m or 1h30m, in seconds. A bare number is refused: 600 could mean seconds or minutes. */
+/** A duration such as 90s, 10m, 1h30m or 7d, in seconds. A bare number is refused: 600 could mean seconds or minutes. */
 export function duration(options: { min: number; max: number }): Parser<number> {
   return (raw, { input }) => {
-    const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(raw);
+    const match = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(raw);
     const fix = `write it with a unit, for example 90s, 10m or 1h30m, between ${formatSeconds(options.min)} and ${formatSeconds(options.max)}.`;
     if (!match || raw === '') throw inputError(input, `${quote(raw)} is not a duration.`, fix);
-    const seconds = ['h', 'm', 's'].reduce((total, unit, index) => total + Number(match[index + 1] ?? 0) * (durationUnits[unit] ?? 0), 0);
+    const seconds = ['d', 'h', 'm', 's'].reduce((total, unit, index) => total + Number(match[index + 1] ?? 0) * (durationUnits[unit] ?? 0), 0);
     if (seconds < options.min || seconds > options.max) throw inputError(input, `${raw} is out of range.`, fix);
     return seconds;
   };

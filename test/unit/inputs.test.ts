@@ -52,6 +52,12 @@ describe('duration', () => {
   test.each(['10', '10 minutes', '1.5h', '-5m', 'm', '10m1h', '1d', '10M', ' 5m'])('%j is refused with an example of the format', (raw) => {
     expect(problemOf(parse, raw)).toMatch(/90s, 10m or 1h30m/);
   });
+  test('days, for time-to-live values', () => {
+    const ttl = duration({ min: 600, max: 90 * 86400 });
+    expect(ttl('7d', context)).toBe(7 * 86400);
+    expect(ttl('1d12h', context)).toBe(36 * 3600);
+    expect(problemOf(ttl, '91d')).toMatch(/out of range/);
+  });
   test('out of range is refused with the range', () => {
     expect(problemOf(parse, '10s')).toMatch(/between 30s and 6h/);
     expect(problemOf(parse, '7h')).toMatch(/out of range/);
