@@ -208,8 +208,8 @@ export function renderComment(state: CommentState): string {
     ['Status', state.status],
     ['Image', state.image ? `\`${state.image}\`` : undefined],
     ['Revision', state.revision],
-    ['Estimated cost', state.monthlyCost ? `$${state.monthlyCost} a month` : undefined],
-    ['Updated', state.updatedBy ? `${state.updatedAt ?? ''} by ${state.updatedBy}` : state.updatedAt],
+    ['Estimated cost', state.monthlyCost && !state.destroyed ? `$${state.monthlyCost} a month` : undefined],
+    ['Updated', [state.updatedAt?.replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d).*$/, '$1 $2 UTC'), state.updatedBy ? `by ${state.updatedBy}` : ''].join(' ').trim()],
   ];
   return [
     marker,

@@ -41,7 +41,8 @@ export function cell(value: string | number | boolean | undefined): string {
 }
 
 export function table(headers: string[], rows: (string | number | boolean | undefined)[][]): string {
-  const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
+  // An empty header stays empty: two-column fact tables have none.
+  const lines = [`| ${headers.map((header) => (header === '' ? ' ' : cell(header))).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
   for (const row of rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
   return lines.join('\n');
 }

@@ -31,11 +31,3 @@ export async function runAction(title: string, body: (run: ActionRun) => Promise
     process.exitCode = 1;
   }
 }
-
-/** The failure of an action whose work is not built yet: says so plainly, after validating everything it can. */
-export function notYetImplemented(action: string, checked: string): ActionError {
-  return new ActionError(
-    `${action} is not yet implemented in this version of ecs-deploy-actions: ${checked}, and nothing in AWS was changed.`,
-    `pin a release of ecs-deploy-actions that includes ${action}.`,
-  );
-}
