@@ -1,0 +1,212 @@
+// The example workflows users copy, run end to end for each of their events: the real bundles against the
+// emulator (ECS, ELB, ECR with its registry, GitHub), asserting the AWS and GitHub state they leave.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { root } from '../helpers/run-bundle.ts';
+import { describe as describeService, SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
+import { dispatchEvent, pullRequestEvent, pushEvent, runWorkflow, scheduleEvent, type WorkflowEvent, type WorkflowRun } from './harness.ts';
+
+const canBuild = ['buildah', 'docker-registry'].every((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
+if (!canBuild) console.warn('examples.test: skipped: buildah or docker-registry is not installed (apt-get install -y buildah docker-registry)');
+const suite = canBuild ? describe : describe.skip;
+
+const token = 'ghs_workflowTokenForTheEmulator0000';
+let world: World;
+let workspace: string;
+let vars: Record<string, string>;
+
+beforeAll(async () => {
+  world = await startWorld({ registry: canBuild });
+  const { listenerArn } = await sharedListener(world, 'previews', { https: true });
+  vars = {
+    AWS_DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/github-actions-deploy',
+    AWS_REGION: 'us-east-1',
+    PREVIEW_LISTENER_ARN: listenerArn,
+    ECS_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    PREVIEW_SUBNETS: SUBNETS.join(','),
+    PREVIEW_SECURITY_GROUPS: SECURITY_GROUP,
+  };
+  // The user's repository: the example app at its root, as a git checkout.
+  workspace = mkdtempSync(join(tmpdir(), 'examples-checkout-'));
+  cpSync(join(root, 'workflows-examples', 'app'), workspace, { recursive: true });
+});
+afterAll(async () => {
+  await world?.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+function run(file: string, event: WorkflowEvent): Promise<WorkflowRun> {
+  return runWorkflow({
+    file: join(root, 'workflows-examples', file),
+    event,
+    workspace,
+    vars,
+    secrets: { GITHUB_TOKEN: token },
+    env: { AWS_ENDPOINT_URL: world.emulator.endpoint, GITHUB_API_URL: world.emulator.githubApiUrl, ECS_DEPLOY_ACTIONS_TIME_SCALE: String(world.timeScale) },
+  });
+}
+
+async function github<T>(path: string): Promise<T> {
+  return (await (await fetch(`${world.emulator.githubApiUrl}${path}`, { headers: { authorization: `Bearer ${token}` } })).json()) as T;
+}
+const comments = (number: number) => github<{ id: number; body: string }[]>(`/repos/acme/web/issues/${number}/comments`);
+const latestStatus = async (environment: string) => {
+  const [deployment] = await github<{ id: number }[]>(`/repos/acme/web/deployments?environment=${environment}`);
+  return (await github<{ state: string; environment_url?: string }[]>(`/repos/acme/web/deployments/${deployment?.id}/statuses`))[0];
+};
+
+function stepLog(result: WorkflowRun, job: string): string {
+  return (result.jobs[job]?.steps ?? []).map((step) => `${step.name}: ${step.outcome}\n${step.log}`).join('\n');
+}
+
+suite('preview.yml', () => {
+  test('opened: built, deployed, URL on the pull request and its deployment; the teardown job is skipped', async () => {
+    const result = await run('preview.yml', pullRequestEvent('opened', 7, { headSha: 'a'.repeat(40) }));
+    expect(result.triggered).toBe(true);
+    expect(result.jobs.deploy?.result).toBe('success');
+    expect(result.jobs.teardown?.result).toBe('skipped');
+    expect(result.jobs.deploy?.environment).toEqual({ name: 'pr-7', url: 'https://pr-7.preview.example.com' });
+    expect(result.jobs.deploy?.concurrency).toEqual({ group: 'preview-7', cancelInProgress: false });
+    expect(result.jobs.deploy?.steps.find((step) => step.id === 'image')?.outputs.skipped).toBe('false');
+    const thread = await comments(7);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
+    expect(thread[0]?.body).toContain('| Status | deployed |');
+    expect(await latestStatus('pr-7')).toMatchObject({ state: 'success', environment_url: 'https://pr-7.preview.example.com' });
+    expect(await taggedResources(world, 'pr-7')).not.toEqual([]);
+  }, 300_000);
+
+  test('synchronize: a new image rolls out, the same comment is updated, and a push cancels the run it supersedes', async () => {
+    const before = (await comments(7))[0];
+    writeFileSync(join(workspace, 'index.html'), '<p>Hello again.</p>\n');
+    const result = await run('preview.yml', pullRequestEvent('synchronize', 7, { headSha: 'b'.repeat(40) }));
+    expect(result.jobs.deploy?.result).toBe('success');
+    expect(result.jobs.deploy?.concurrency).toEqual({ group: 'preview-7', cancelInProgress: true });
+    const thread = await comments(7);
+    expect(thread.map((comment) => comment.id)).toEqual([before?.id]);
+    expect(thread[0]?.body).toContain('| Revision | previews-pr-7:2 |');
+    expect(thread[0]?.body).not.toEqual(before?.body);
+  }, 300_000);
+
+  test('a pull request from a fork is not deployed (no credentials for it)', async () => {
+    const result = await run('preview.yml', pullRequestEvent('opened', 8, { headRepository: 'someone/web' }));
+    expect(result.jobs.deploy?.result).toBe('skipped');
+    expect(await taggedResources(world, 'pr-8')).toEqual([]);
+  }, 60_000);
+
+  test('closed: everything pr-7 owned is gone, the comment says destroyed, its deployments are inactive', async () => {
+    const result = await run('preview.yml', pullRequestEvent('closed', 7, { headSha: 'b'.repeat(40) }));
+    expect(result.jobs.deploy?.result).toBe('skipped');
+    expect(result.jobs.teardown?.result).toBe('success');
+    expect(result.jobs.teardown?.concurrency).toEqual({ group: 'preview-7', cancelInProgress: false });
+    expect(await taggedResources(world, 'pr-7')).toEqual([]);
+    const thread = await comments(7);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]?.body).toContain('`pr-7`: destroyed');
+    expect((await latestStatus('pr-7'))?.state).toBe('inactive');
+  }, 300_000);
+});
+
+suite('release.yml, rollback.yml', () => {
+  const provision = (environment: string) =>
+    world.run('provision-platform', {
+      inputs: {
+        environment,
+        cluster: 'apps',
+        'listener-arn': vars.PREVIEW_LISTENER_ARN ?? '',
+        'host-pattern': '{env}.example.com',
+        image: 'web:v0',
+        'execution-role-arn': vars.ECS_EXECUTION_ROLE_ARN ?? '',
+        subnets: SUBNETS.join(','),
+        'security-groups': SECURITY_GROUP,
+        'health-check-interval': '10s',
+      },
+    });
+
+  beforeAll(async () => {
+    for (const environment of ['staging', 'production']) expect((await provision(environment)).exitCode).toBe(0);
+  }, 300_000);
+
+  const sha = 'c'.repeat(40);
+
+  test('push to main: built once, staging, then the same digest promoted and rolled out to production', async () => {
+    writeFileSync(join(workspace, 'index.html'), '<p>Release 1.</p>\n');
+    const result = await run('release.yml', pushEvent('refs/heads/main', sha));
+    expect(result.jobs.build?.result).toBe('success');
+    expect(result.jobs.staging?.result).toBe('success');
+    expect(result.jobs.production?.result).toBe('success');
+    const image = result.jobs.build?.outputs.image ?? '';
+    expect(image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    const staging = result.jobs.staging?.steps.find((step) => step.id === 'rollout');
+    const production = result.jobs.production?.steps.find((step) => step.id === 'rollout');
+    expect(staging?.outputs.status).toBe('successful');
+    expect(production?.outputs.status).toBe('successful');
+    // Promotion by manifest: no second build, no login, the same digest under the release tags.
+    expect(stepLog(result, 'production')).not.toContain('Building with');
+    expect(result.jobs.production?.steps.find((step) => step.uses?.includes('build-push-ecr'))?.outputs.tags?.split(',')).toEqual(
+      expect.arrayContaining([sha, 'prod']),
+    );
+    expect(await latestStatus('production')).toMatchObject({ state: 'success' });
+  }, 300_000);
+
+  test('a release whose image crashes: staging rolls back, the summary explains it, production never starts', async () => {
+    writeFileSync(join(workspace, 'index.html'), '<p>Release 2, broken.</p>\n');
+    const brokenSha = 'd'.repeat(40);
+    // The digest the release will build, to make exactly that image crash in the emulator.
+    const prebuilt = await world.run('build-push-ecr', {
+      inputs: { repository: 'web' },
+      env: { GITHUB_WORKSPACE: workspace, GITHUB_SHA: brokenSha, GITHUB_EVENT_NAME: 'push' },
+    });
+    expect(prebuilt.exitCode).toBe(0);
+    await world.control('/_emulator/behaviours', { image: prebuilt.outputs.digest, kind: 'crash', exitCode: 1, logLines: ['Error: missing DATABASE_URL'] });
+    const result = await run('release.yml', pushEvent('refs/heads/main', brokenSha));
+    expect(result.jobs.build?.steps.find((step) => step.id === 'image')?.outputs.skipped).toBe('true');
+    expect(result.jobs.staging?.result).toBe('failure');
+    expect(result.jobs.production?.result).toBe('skipped');
+    const explain = result.jobs.staging?.steps.find((step) => step.name === 'Explain the failure');
+    expect(explain?.outcome).toBe('success');
+    expect(explain?.summary).toMatch(/Staging rollout failed: crash-on-start/);
+    expect(explain?.summary).toMatch(/ECS put the service back on arn:aws:ecs:.*task-definition\/apps-staging:2/);
+  }, 300_000);
+
+  test('rollback.yml: production goes back to the previous revision', async () => {
+    const result = await run('rollback.yml', dispatchEvent({ environment: 'production', revision: 'previous' }));
+    expect(result.jobs.rollback?.result).toBe('success');
+    expect(result.jobs.rollback?.environment?.name).toBe('production');
+    expect((await describeService(world, 'apps', 'production'))?.taskDefinition).toMatch(/task-definition\/apps-production:1$/);
+  }, 300_000);
+});
+
+suite('nightly-sleep.yml, sweep.yml', () => {
+  test('the evening cron sleeps the previews; the morning cron wakes them as they were', async () => {
+    expect((await run('preview.yml', pullRequestEvent('opened', 12, { headSha: 'f'.repeat(40) }))).jobs.deploy?.result).toBe('success');
+    const night = await run('nightly-sleep.yml', scheduleEvent('0 20 * * 1-5'));
+    expect(night.jobs.scale?.result).toBe('success');
+    const sleep = night.jobs.scale?.steps.find((step) => step.uses?.includes('scale-schedule'));
+    expect(sleep?.outputs.changed).toBe('1');
+    expect((await describeService(world, 'previews', 'pr-12'))?.desiredCount).toBe(0);
+    const morning = await run('nightly-sleep.yml', scheduleEvent('0 6 * * 1-5'));
+    const wake = morning.jobs.scale?.steps.find((step) => step.uses?.includes('scale-schedule'));
+    expect(morning.jobs.scale?.result).toBe('success');
+    expect(wake?.outputs.changed).toBe('1');
+    expect((await describeService(world, 'previews', 'pr-12'))?.desiredCount).toBe(1);
+  }, 300_000);
+
+  test('sweep: a dispatched dry run lists, the daily run removes the environment of a closed pull request', async () => {
+    await world.control('/_emulator/github/pulls', { owner: 'acme', repo: 'web', number: 11, state: 'open' });
+    const opened = await run('preview.yml', pullRequestEvent('opened', 11, { headSha: 'e'.repeat(40) }));
+    expect(opened.jobs.deploy?.result).toBe('success');
+    // The pull request closes, but its teardown never runs (a cancelled workflow, say).
+    await world.control('/_emulator/github/pulls', { owner: 'acme', repo: 'web', number: 11, state: 'closed' });
+    const dry = await run('sweep.yml', dispatchEvent({ 'dry-run': 'true' }));
+    expect(dry.jobs.sweep?.result).toBe('success');
+    expect(await taggedResources(world, 'pr-11')).not.toEqual([]);
+    const daily = await run('sweep.yml', scheduleEvent('30 3 * * *'));
+    expect(daily.jobs.sweep?.steps.at(-1)?.outputs.swept).toBe('pr-11');
+    expect(await taggedResources(world, 'pr-11')).toEqual([]);
+    expect((await comments(11))[0]?.body).toContain('`pr-11`: destroyed');
+  }, 300_000);
+});
