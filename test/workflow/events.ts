@@ -4,7 +4,7 @@
 export interface WorkflowEvent {
   /** github.event_name */
   name: string;
-  /** github.event, written to GITHUB_EVENT_PATH; repository and sender are added when absent. */
+  /** github.event, written to GITHUB_EVENT_PATH; repository, sender and a pull request's head and base repo are added when absent. */
   payload: Record<string, unknown>;
   /** GITHUB_REF and GITHUB_SHA as the runner sets them for this event. */
   ref: string;
@@ -22,7 +22,7 @@ const MERGE_SHA = 'f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d';
 export function pullRequestEvent(
   action: 'opened' | 'synchronize' | 'reopened' | 'closed' | 'labeled' | 'edited',
   number: number,
-  options: { merged?: boolean; headSha?: string; headRef?: string; baseRef?: string; changedFiles?: string[] } = {},
+  options: { merged?: boolean; headSha?: string; headRef?: string; baseRef?: string; headRepository?: string; changedFiles?: string[] } = {},
 ): WorkflowEvent {
   const closed = action === 'closed';
   const headSha = options.headSha ?? HEAD_SHA;
@@ -32,7 +32,8 @@ export function pullRequestEvent(
     merged: closed && (options.merged ?? false),
     title: `Change ${number}`,
     user: { login: 'octocat' },
-    head: { ref: options.headRef ?? `feature-${number}`, sha: headSha },
+    // The head's repository defaults to the workflow's own (runWorkflow fills it in); a fork names its own.
+    head: { ref: options.headRef ?? `feature-${number}`, sha: headSha, ...(options.headRepository ? { repo: { full_name: options.headRepository } } : {}) },
     base: { ref: options.baseRef ?? 'main', sha: MAIN_SHA },
     merge_commit_sha: MERGE_SHA,
     labels: [],

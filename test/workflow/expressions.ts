@@ -5,7 +5,7 @@ import { globSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { data, Evaluator, Lexer, Parser } from '@actions/expressions';
 import type { FunctionDefinition } from '@actions/expressions/funcs/info';
-import { TokenType } from '@actions/expressions/lexer';
+import { type Token, TokenType } from '@actions/expressions/lexer';
 import { truthy } from '@actions/expressions/result';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -35,7 +35,7 @@ function toData(value: JsonValue | undefined): data.ExpressionData {
   return new data.Dictionary(...Object.entries(value).map(([key, item]) => ({ key, value: toData(item) })));
 }
 
-export function toJson(value: data.ExpressionData): JsonValue {
+function toJson(value: data.ExpressionData): JsonValue {
   if (value instanceof data.Array) return value.values().map(toJson);
   if (value instanceof data.Dictionary) return Object.fromEntries(value.pairs().map(({ key, value: item }) => [key, toJson(item)]));
   if (value instanceof data.Null) return null;
@@ -49,7 +49,7 @@ function define(name: string, minArgs: number, maxArgs: number, call: (...args: 
 }
 
 /** Evaluates one expression (the text inside `${{ }}`). */
-export function evaluateExpression(expression: string, scope: Scope, status?: Status): data.ExpressionData {
+function evaluateExpression(expression: string, scope: Scope, status?: Status): data.ExpressionData {
   const functions = new Map<string, FunctionDefinition>();
   if (status) {
     functions.set(
@@ -89,12 +89,19 @@ export function evaluateExpression(expression: string, scope: Scope, status?: St
     );
   }
   try {
-    const tree = new Parser(new Lexer(expression).lex().tokens, Object.keys(scope.contexts), [...functions.values()]).parse();
+    const tree = new Parser(lex(expression), Object.keys(scope.contexts), [...functions.values()]).parse();
     if (!tree) throw new Error('empty expression');
     return new Evaluator(tree, toData(scope.contexts) as data.Dictionary, functions).evaluate();
   } catch (error) {
     throw new Error(`\${{ ${expression} }}: ${(error as Error).message}`);
   }
+}
+
+function lex(expression: string): Token[] {
+  const tokens = new Lexer(expression).lex().tokens;
+  // @actions/expressions 0.3.61 unescapes only the first '' of a string literal; GitHub unescapes every one.
+  for (const token of tokens) if (token.type === TokenType.STRING) token.value = token.lexeme.slice(1, -1).replaceAll("''", "'");
+  return tokens;
 }
 
 type Segment = { literal: string } | { expression: string };
@@ -164,7 +171,7 @@ export function evaluateString(value: unknown, scope: Scope): string {
 export function evaluateCondition(value: unknown, scope: Scope, status: Status): boolean {
   const text = typeof value === 'string' ? (templateExpression(value) ?? value).trim() : value === undefined || value === null ? '' : String(value);
   let expression = text || 'success()';
-  const tokens = new Lexer(expression).lex().tokens;
+  const tokens = lex(expression);
   const hasStatus = tokens.some(
     (token, index) =>
       token.type === TokenType.IDENTIFIER && STATUS_FUNCTIONS.includes(token.lexeme.toLowerCase()) && tokens[index + 1]?.type === TokenType.LEFT_PAREN,

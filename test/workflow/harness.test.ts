@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { triggers } from './events.ts';
-import { evaluateCondition, type JsonValue, templateExpression } from './expressions.ts';
+import { evaluateCondition, evaluateString, hashFiles, type JsonValue, templateExpression } from './expressions.ts';
 import { dispatchEvent, expandMatrix, type JobRun, pullRequestEvent, pushEvent, runWorkflow, type StepRun, type WorkflowEvent } from './harness.ts';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
@@ -50,13 +50,15 @@ describe('expressions, step outputs and file commands', () => {
     expect(result.triggered).toBe(true);
     const build = job(result.jobs, 'build');
     expect(build.result).toBe('success');
-    expect(step(build, 'first').outputs.tag).toBe('v-1234567');
+    expect(step(build, 'first').outputs).toMatchObject({ tag: 'v-1234567', job: 'build build' });
     const second = step(build, 'second');
     expect(second.log).toContain(`tag=v-1234567 stage=prod image=app:${SHA} env-file=set-by-first`);
     expect(second.log).toContain('tool-ran');
     expect(second.outputs.joined).toBe('a+b');
     const digest = (text: string) => createHash('sha256').update(text).digest();
     expect(second.outputs.hash).toBe(createHash('sha256').update(digest('alpha\n')).update(digest('beta\n')).digest('hex'));
+    expect(hashFiles(workspace, ['**/*.txt', '!sub/**'])).toBe(createHash('sha256').update(digest('alpha\n')).digest('hex'));
+    expect(hashFiles(workspace, ['nothing/*'])).toBe('');
     expect(second.summary).toBe('## Built acme/web\n');
     expect(step(build, 'Skipped on main').outcome).toBe('skipped');
     const third = step(build, 'third');
@@ -78,6 +80,7 @@ describe('expressions, step outputs and file commands', () => {
     expect(templateExpression('${{ github.sha }}')).toBe('github.sha');
     expect(templateExpression("a-${{ format('}}{0}', 'x') }}-{b}'")).toBe("format('a-{0}-{{b}}''', format('}}{0}', 'x'))");
     const scope = { contexts: { github: { event_name: 'push' } } };
+    expect(evaluateString("it's ${{ 'a''b''c' }} 'd'", scope)).toBe("it's a'b'c 'd'");
     expect(evaluateCondition("github.EVENT_NAME == 'PUSH'", scope, { success: true, failure: false })).toBe(true);
     expect(evaluateCondition("${{ github.event_name == 'push' }}", scope, { success: false, failure: true })).toBe(false);
     expect(evaluateCondition('always()', scope, { success: false, failure: true })).toBe(true);
@@ -153,6 +156,14 @@ describe('jobs', () => {
     const reusable = workflowFile('on: push\njobs:\n  a:\n    uses: ./.github/workflows/other.yml\n');
     await expect(runWorkflow({ file: reusable, event: pushEvent('refs/heads/main', SHA), workspace })).rejects.toThrow('does not run uses');
   });
+
+  test('a step past the harness timeout is stopped with what it started', async () => {
+    const file = workflowFile('on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: sleep 20 | cat\n');
+    const started = Date.now();
+    const result = await runWorkflow({ file, event: pushEvent('refs/heads/main', SHA), workspace, stepTimeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(job(result.jobs, 'a').steps[0]?.log).toContain('The harness stopped the step after 300 ms');
+  });
 });
 
 describe('the on: filter', () => {
@@ -162,6 +173,8 @@ describe('the on: filter', () => {
     const merged = await run('pull-request-closed.yml', pullRequestEvent('closed', 7, { merged: true }));
     expect(job(merged.jobs, 'merged').steps[0]?.log).toBe('merged 7 from feature-7 into main');
     expect(job((await run('pull-request-closed.yml', pullRequestEvent('closed', 7))).jobs, 'merged').result).toBe('skipped');
+    const fork = await run('pull-request-closed.yml', pullRequestEvent('closed', 8, { merged: true, headRepository: 'someone/web' }));
+    expect(job(fork.jobs, 'merged').steps[0]?.log).toBe('merged 8 from feature-8 into main (fork someone/web)');
   });
 
   test('default activity types, negated branch patterns, tags and paths', () => {

@@ -8,7 +8,18 @@ import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { triggers, type WorkflowEvent } from './events.ts';
 import { evaluateCondition, evaluateString, evaluateTemplate, type JsonValue, type Scope, type Status } from './expressions.ts';
-import { addMask, fileCommandFiles, mask, ourAction, readFileCommands, runOurAction, runScript, runStandIn, type StepProcess } from './steps.ts';
+import {
+  addMask,
+  type FileCommands,
+  fileCommandFiles,
+  mask,
+  ourAction,
+  readFileCommands,
+  runOurAction,
+  runScript,
+  runStandIn,
+  type StepProcess,
+} from './steps.ts';
 
 export { callEvent, dispatchEvent, pullRequestEvent, pushEvent, scheduleEvent, type WorkflowEvent } from './events.ts';
 
@@ -114,7 +125,7 @@ const FAKE_TOKEN = 'ghs_harnessFakeToken000000000000000000000';
 export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
   const workflow = parse(readFileSync(options.file, 'utf8')) as Workflow;
   refuseUnsupported(workflow);
-  if (!triggers(workflow.on, options.event)) return { triggered: false, name: workflow.name ?? options.file, jobs: {} };
+  if (!triggers(workflow.on, options.event)) return { triggered: false, name: workflow.name ?? basename(options.file), jobs: {} };
   const run = new Run(workflow, options);
   try {
     return await run.all();
@@ -150,25 +161,21 @@ class Run {
     this.options = options;
     this.secrets = { GITHUB_TOKEN: FAKE_TOKEN, ...options.secrets };
     const repository = options.repository ?? 'acme/web';
-    const [owner = ''] = repository.split('/');
+    const [owner = '', name = ''] = repository.split('/');
     const event = options.event;
+    const repo = { full_name: repository, name, owner: { login: owner } };
     const payload: Record<string, unknown> = {
-      repository: {
-        full_name: repository,
-        name: repository.split('/')[1],
-        owner: { login: owner },
-        default_branch: 'main',
-        html_url: `https://github.com/${repository}`,
-      },
+      repository: { ...repo, default_branch: 'main', html_url: `https://github.com/${repository}` },
       sender: { login: 'octocat' },
       ...event.payload,
     };
+    const pullRequest = payload.pull_request as { head?: { ref?: string; repo?: unknown }; base?: { ref?: string; repo?: unknown } } | undefined;
+    if (pullRequest) payload.pull_request = { ...pullRequest, head: { repo, ...pullRequest.head }, base: { repo, ...pullRequest.base } };
     this.inputs = inputsContext(workflow, event);
     // github.event.inputs holds every dispatch input as a string, defaults included.
     if (event.name === 'workflow_dispatch') payload.inputs = Object.fromEntries(Object.entries(this.inputs).map(([name, value]) => [name, String(value)]));
     const eventPath = join(this.dir, 'event.json');
     writeFileSync(eventPath, JSON.stringify(payload, null, 2));
-    const pullRequest = payload.pull_request as { head?: { ref?: string }; base?: { ref?: string } } | undefined;
     const apiUrl = options.env?.GITHUB_API_URL ?? 'https://api.github.com';
     const serverUrl = options.env?.GITHUB_SERVER_URL ?? 'https://github.com';
     this.github = {
@@ -229,7 +236,7 @@ class Run {
       AWS_EC2_METADATA_DISABLED: 'true',
       ...options.env,
     };
-    mkdirSync(this.runnerEnv.HOME ?? '', { recursive: true });
+    mkdirSync(join(this.dir, 'home'));
   }
 
   private base(names: string[], extra: Record<string, JsonValue> = {}): Scope {
@@ -281,30 +288,29 @@ class Run {
   }
 
   private async job(id: string, job: Mapping, workflowEnv: Record<string, string>): Promise<Map<string, JobRun>> {
-    const needsContext = this.needsContext(job);
-    const skipped = (): JobRun => ({ result: 'skipped', outputs: {}, steps: [], errors: [] });
+    const contexts = { github: { ...this.github, job: id }, needs: this.needsContext(job) };
+    const early = (result: Result, errors: string[] = []): Map<string, JobRun> => new Map([[id, { result, outputs: {}, steps: [], errors }]]);
+    let strategy: Record<string, JsonValue>;
+    let combinations: (Record<string, JsonValue> | undefined)[];
     try {
-      if (!evaluateCondition(job.if, this.base(['github', 'needs', 'vars', 'inputs'], { needs: needsContext }), this.jobStatus(job)))
-        return new Map([[id, skipped()]]);
+      const scope = this.base(['github', 'needs', 'vars', 'inputs'], contexts);
+      if (!evaluateCondition(job.if, scope, this.jobStatus(job))) return early('skipped');
+      strategy = (evaluateTemplate(job.strategy, scope) ?? {}) as Record<string, JsonValue>;
+      combinations = strategy.matrix === undefined ? [undefined] : expandMatrix(strategy.matrix);
     } catch (error) {
-      return new Map([[id, { ...skipped(), result: 'failure', errors: [(error as Error).message] }]]);
+      return early('failure', [(error as Error).message]);
     }
-    const strategy = (evaluateTemplate(job.strategy, this.base(['github', 'needs', 'vars', 'inputs'], { needs: needsContext })) ?? {}) as Record<
-      string,
-      JsonValue
-    >;
-    const combinations = strategy.matrix === undefined ? [undefined] : expandMatrix(strategy.matrix);
     const failFast = strategy['fail-fast'] !== false;
     const legs = new Map<string, JobRun>();
     let failed = false;
     for (const [index, matrix] of combinations.entries()) {
       const name = matrix ? `${id} (${Object.values(matrix).map(display).join(', ')})` : id;
       if (failed && failFast) {
-        legs.set(name, { ...skipped(), result: 'cancelled', matrix });
+        legs.set(name, { result: 'cancelled', outputs: {}, steps: [], errors: [], matrix });
         continue;
       }
       const strategyContext = { 'fail-fast': failFast, 'job-index': index, 'job-total': combinations.length, 'max-parallel': combinations.length };
-      const leg = await this.leg(id, job, workflowEnv, { needs: needsContext, matrix: matrix ?? {}, strategy: strategyContext });
+      const leg = await this.leg(id, job, workflowEnv, { ...contexts, matrix: matrix ?? {}, strategy: strategyContext });
       leg.matrix = matrix;
       failed ||= leg.result === 'failure';
       legs.set(name, leg);
@@ -402,7 +408,7 @@ class Run {
     index: number,
     scope: Scope,
     job: { failed: boolean; process: StepProcess; dir: string; defaults: Mapping; permissions: unknown },
-  ): Promise<{ run: StepRun; files: ReturnType<typeof readFileCommands> }> {
+  ): Promise<{ run: StepRun; files: FileCommands }> {
     const id = typeof step.id === 'string' ? step.id : undefined;
     const uses = typeof step.uses === 'string' ? step.uses : undefined;
     const fileId = `${index}_${randomUUID().slice(0, 8)}`;

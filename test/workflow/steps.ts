@@ -34,7 +34,7 @@ export function ourAction(uses: string): OurAction | undefined {
 }
 
 /** The environment variable the runner passes an input in. */
-export function inputVariable(name: string): string {
+function inputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
@@ -59,26 +59,20 @@ export function addMask(masks: Set<string>, value: string): void {
   for (const part of [value, ...value.split(/\r?\n/)]) if (part.trim()) masks.add(part);
 }
 
-/** Reads one line of output as the runner does: workflow commands it consumes, the rest masked into the log. */
+/** Reads one line of output as the runner does: `::add-mask::` registers a value (and is not logged), the rest is masked into the log. */
 function logLine(line: string, step: StepProcess): void {
-  const command = /^::([\w-]+)(?: ([^:]*))?::(.*)$/.exec(line);
-  const name = command?.[1];
-  const value = (command?.[3] ?? '').replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%');
-  if (name === 'add-mask') {
-    addMask(step.masks, value);
+  const command = /^::add-mask::(.*)$/.exec(line);
+  if (command) {
+    addMask(step.masks, (command[1] ?? '').replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'));
     return;
-  }
-  if (name === 'set-output') {
-    // Deprecated, still honoured by the runner: append it where GITHUB_OUTPUT lands.
-    const output = /name=([^,]+)/.exec(command?.[2] ?? '')?.[1];
-    if (output && step.env.GITHUB_OUTPUT) writeFileSync(step.env.GITHUB_OUTPUT, `${output}<<EOF_SET_OUTPUT\n${value}\nEOF_SET_OUTPUT\n`, { flag: 'a' });
   }
   step.log.push(mask(line, step.masks));
 }
 
 /** Runs a process with the step's environment; resolves to its exit code (killed past the timeout). */
-export async function runProcess(command: string, args: string[], step: StepProcess): Promise<number> {
-  const child = spawn(command, args, { env: step.env, cwd: step.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+async function runProcess(command: string, args: string[], step: StepProcess): Promise<number> {
+  // Its own process group, so a timeout also stops what the script started (which would hold the pipes open).
+  const child = spawn(command, args, { env: step.env, cwd: step.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const read = (stream: NodeJS.ReadableStream): void => {
     let pending = '';
     stream.on('data', (chunk: Buffer) => {
@@ -95,7 +89,7 @@ export async function runProcess(command: string, args: string[], step: StepProc
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    child.kill('SIGKILL');
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
   }, step.timeoutMs);
   const exitCode = await new Promise<number>((done) => {
     child.on('error', (error) => {
@@ -144,7 +138,7 @@ export async function runOurAction(action: OurAction, inputs: Record<string, str
 }
 
 /** Third-party actions the harness stands in for, by `owner/name`. */
-export const STAND_INS = ['actions/checkout', 'aws-actions/configure-aws-credentials'];
+const STAND_INS = ['actions/checkout', 'aws-actions/configure-aws-credentials'];
 
 function appendFileCommand(file: string | undefined, name: string, value: string): void {
   if (file) writeFileSync(file, `${name}<<EOF_STAND_IN\n${value}\nEOF_STAND_IN\n`, { flag: 'a' });
