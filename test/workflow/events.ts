@@ -1,5 +1,6 @@
 // The events a workflow run starts from (payload, ref and sha as GitHub sets them), and the `on:`
 // filters (activity types, branches, tags, paths, schedules) that decide whether a run starts at all.
+import { createHash } from 'node:crypto';
 
 export interface WorkflowEvent {
   /** github.event_name */
@@ -17,7 +18,6 @@ export interface WorkflowEvent {
 
 const MAIN_SHA = '0c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5';
 const HEAD_SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
-const MERGE_SHA = 'f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d';
 
 export function pullRequestEvent(
   action: 'opened' | 'synchronize' | 'reopened' | 'closed' | 'labeled' | 'edited',
@@ -26,6 +26,8 @@ export function pullRequestEvent(
 ): WorkflowEvent {
   const closed = action === 'closed';
   const headSha = options.headSha ?? HEAD_SHA;
+  // GitHub's test merge of the head into the base: a new commit whenever either moves.
+  const mergeSha = createHash('sha1').update(`merge ${headSha} into ${MAIN_SHA}`).digest('hex');
   const pullRequest = {
     number,
     state: closed ? 'closed' : 'open',
@@ -35,14 +37,14 @@ export function pullRequestEvent(
     // The head's repository defaults to the workflow's own (runWorkflow fills it in); a fork names its own.
     head: { ref: options.headRef ?? `feature-${number}`, sha: headSha, ...(options.headRepository ? { repo: { full_name: options.headRepository } } : {}) },
     base: { ref: options.baseRef ?? 'main', sha: MAIN_SHA },
-    merge_commit_sha: MERGE_SHA,
+    merge_commit_sha: mergeSha,
     labels: [],
   };
   return {
     name: 'pull_request',
     payload: { action, number, pull_request: pullRequest },
     ref: `refs/pull/${number}/merge`,
-    sha: MERGE_SHA,
+    sha: mergeSha,
     changedFiles: options.changedFiles,
   };
 }

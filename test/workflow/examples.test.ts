@@ -68,8 +68,7 @@ suite('preview.yml', () => {
     expect(result.triggered).toBe(true);
     expect(result.jobs.deploy?.result).toBe('success');
     expect(result.jobs.teardown?.result).toBe('skipped');
-    expect(result.jobs.deploy?.environment).toEqual({ name: 'pr-7', url: 'https://pr-7.preview.example.com' });
-    expect(result.jobs.deploy?.concurrency).toEqual({ group: 'preview-7', cancelInProgress: false });
+    expect(result.concurrency).toEqual({ group: 'preview-7', cancelInProgress: false });
     expect(result.jobs.deploy?.steps.find((step) => step.id === 'image')?.outputs.skipped).toBe('false');
     const thread = await comments(7);
     expect(thread).toHaveLength(1);
@@ -84,7 +83,7 @@ suite('preview.yml', () => {
     writeFileSync(join(workspace, 'index.html'), '<p>Hello again.</p>\n');
     const result = await run('preview.yml', pullRequestEvent('synchronize', 7, { headSha: 'b'.repeat(40) }));
     expect(result.jobs.deploy?.result).toBe('success');
-    expect(result.jobs.deploy?.concurrency).toEqual({ group: 'preview-7', cancelInProgress: true });
+    expect(result.concurrency).toEqual({ group: 'preview-7', cancelInProgress: true });
     const thread = await comments(7);
     expect(thread.map((comment) => comment.id)).toEqual([before?.id]);
     expect(thread[0]?.body).toContain('| Revision | previews-pr-7:2 |');
@@ -101,12 +100,23 @@ suite('preview.yml', () => {
     const result = await run('preview.yml', pullRequestEvent('closed', 7, { headSha: 'b'.repeat(40) }));
     expect(result.jobs.deploy?.result).toBe('skipped');
     expect(result.jobs.teardown?.result).toBe('success');
-    expect(result.jobs.teardown?.concurrency).toEqual({ group: 'preview-7', cancelInProgress: false });
+    expect(result.concurrency).toEqual({ group: 'preview-7', cancelInProgress: false });
     expect(await taggedResources(world, 'pr-7')).toEqual([]);
     const thread = await comments(7);
     expect(thread).toHaveLength(1);
     expect(thread[0]?.body).toContain('`pr-7`: destroyed');
     expect((await latestStatus('pr-7'))?.state).toBe('inactive');
+  }, 300_000);
+  test('reopened after close: the environment comes back and the same comment shows it live again', async () => {
+    const result = await run('preview.yml', pullRequestEvent('reopened', 7, { headSha: 'b'.repeat(40) }));
+    expect(result.jobs.deploy?.result).toBe('success');
+    const thread = await comments(7);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]?.body).not.toContain('`pr-7`: destroyed');
+    expect(thread[0]?.body).toContain('| Status | deployed |');
+    expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
+    expect((await run('preview.yml', pullRequestEvent('closed', 7, { headSha: 'b'.repeat(40) }))).jobs.teardown?.result).toBe('success');
+    expect(await taggedResources(world, 'pr-7')).toEqual([]);
   }, 300_000);
 });
 
@@ -149,7 +159,7 @@ suite('release.yml, rollback.yml', () => {
     expect(result.jobs.production?.steps.find((step) => step.uses?.includes('build-push-ecr'))?.outputs.tags?.split(',')).toEqual(
       expect.arrayContaining([sha, 'prod']),
     );
-    expect(await latestStatus('production')).toMatchObject({ state: 'success' });
+    expect(result.jobs.production?.environment).toEqual({ name: 'production', url: 'https://www.example.com', approved: true });
   }, 300_000);
 
   test('a release whose image crashes: staging rolls back, the summary explains it, production never starts', async () => {
@@ -172,11 +182,22 @@ suite('release.yml, rollback.yml', () => {
     expect(explain?.summary).toMatch(/ECS put the service back on arn:aws:ecs:.*task-definition\/apps-staging:2/);
   }, 300_000);
 
+  test('tag v1.2.3 on the released commit: no build, the same digest gets v1.2.3, staging and production roll', async () => {
+    const result = await run('release.yml', pushEvent('refs/tags/v1.2.3', sha));
+    expect(result.triggered).toBe(true);
+    expect(result.jobs.build?.steps.find((step) => step.id === 'image')?.outputs.skipped).toBe('true');
+    expect(result.jobs.production?.result).toBe('success');
+    const promote = result.jobs.production?.steps.find((step) => step.uses?.includes('build-push-ecr'));
+    expect(promote?.outputs.tags?.split(',')).toEqual(expect.arrayContaining(['v1.2.3', 'prod', sha]));
+  }, 300_000);
+
   test('rollback.yml: production goes back to the previous revision', async () => {
+    const revision = async () => Number(/:(\d+)$/.exec((await describeService(world, 'apps', 'production'))?.taskDefinition ?? '')?.[1]);
+    const before = await revision();
     const result = await run('rollback.yml', dispatchEvent({ environment: 'production', revision: 'previous' }));
     expect(result.jobs.rollback?.result).toBe('success');
     expect(result.jobs.rollback?.environment?.name).toBe('production');
-    expect((await describeService(world, 'apps', 'production'))?.taskDefinition).toMatch(/task-definition\/apps-production:1$/);
+    expect(await revision()).toBe(before - 1);
   }, 300_000);
 });
 
@@ -193,6 +214,11 @@ suite('nightly-sleep.yml, sweep.yml', () => {
     expect(morning.jobs.scale?.result).toBe('success');
     expect(wake?.outputs.changed).toBe('1');
     expect((await describeService(world, 'previews', 'pr-12'))?.desiredCount).toBe(1);
+    // By hand: the dispatched mode wins over the schedule.
+    const manual = await run('nightly-sleep.yml', dispatchEvent({ mode: 'sleep' }));
+    expect(manual.jobs.scale?.steps.find((step) => step.uses?.includes('scale-schedule'))?.inputs.mode).toBe('sleep');
+    expect((await describeService(world, 'previews', 'pr-12'))?.desiredCount).toBe(0);
+    expect((await run('nightly-sleep.yml', dispatchEvent({ mode: 'wake' }))).jobs.scale?.result).toBe('success');
   }, 300_000);
 
   test('sweep: a dispatched dry run lists, the daily run removes the environment of a closed pull request', async () => {
