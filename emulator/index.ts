@@ -4,7 +4,7 @@ import { createActionsCache } from './actions-cache.ts';
 import { BehaviourStore } from './core/behaviours.ts';
 import { createClock } from './core/clock.ts';
 import { FaultStore } from './core/faults.ts';
-import type { CallRecord, EmulatorContext, ImageResolver, LogSink, ServiceModule } from './core/types.ts';
+import { AwsError, type CallRecord, type EmulatorContext, type ImageResolver, type LogSink, type ServiceModule } from './core/types.ts';
 import { createGithubApi } from './github.ts';
 import { type RegistryHandle, startRegistry } from './registry.ts';
 import { createServer } from './server.ts';
@@ -14,6 +14,7 @@ import { createEcrService } from './services/ecr.ts';
 import { createEcsService } from './services/ecs.ts';
 import { createElbv2Service } from './services/elbv2.ts';
 import { createLogsService } from './services/logs.ts';
+import { createRoute53Service } from './services/route53.ts';
 import { createStsService } from './services/sts.ts';
 
 export interface EmulatorOptions {
@@ -71,7 +72,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const elbv2 = createElbv2Service(context, ec2);
   const ecs = createEcsService(context, { ec2, elb: elbv2, behaviours });
   context.ecsScaling = ecs;
-  const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context)];
+  const route53 = createRoute53Service(context, elbv2);
+  const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context), route53];
   const github = createGithubApi(context);
   const actionsCache = createActionsCache(context, faults);
 
@@ -86,6 +88,21 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     github,
     actionsCache,
     callLatencyMs: opts.callLatencyMs ?? 0,
+    limits: {
+      get: () => ({ elbv2: elbv2.limits() }),
+      set(input) {
+        const o = (input ?? {}) as Record<string, unknown>;
+        const unknown = Object.keys(o).filter((k) => k !== 'elbv2');
+        if (unknown.length) throw new AwsError('ValidationError', `no limits for ${unknown.join(', ')}; only elbv2 has settable limits`);
+        if (o.elbv2 !== undefined) {
+          if (!o.elbv2 || typeof o.elbv2 !== 'object' || Array.isArray(o.elbv2))
+            throw new AwsError('ValidationError', 'elbv2 must be an object of limit names and maxima');
+          elbv2.setLimits(o.elbv2 as Record<string, unknown>);
+        }
+        return { elbv2: elbv2.limits() };
+      },
+    },
+    resolveName: (name) => route53.resolve(name),
     reset() {
       clock.clearAll();
       for (const m of modules) m.reset();

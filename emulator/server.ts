@@ -1,12 +1,22 @@
 // One HTTP server for every emulated AWS service, the control endpoint (/_emulator/...), the
 // GitHub REST surface (/github/...) and the Actions cache (/_actions-cache/...). Signatures are accepted, never verified.
+// AWS requests are routed by X-Amz-Target (JSON 1.1), by the path prefix of a REST-XML module (Route 53) or by the
+// form body's Version (Query, EC2).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { ACTIONS_CACHE_PREFIX, type ActionsCache } from './actions-cache.ts';
 import type { BehaviourStore } from './core/behaviours.ts';
 import type { ManagedClock } from './core/clock.ts';
 import type { FaultRule, FaultStore } from './core/faults.ts';
-import { AwsError, type CallRecord, type EmulatorContext, type GithubRequest, type GithubResponse, type ServiceModule } from './core/types.ts';
+import {
+  AwsError,
+  type CallRecord,
+  type EmulatorContext,
+  type GithubRequest,
+  type GithubResponse,
+  type RestResponse,
+  type ServiceModule,
+} from './core/types.ts';
 import { parseQueryParams, signingRegion, toXml } from './core/wire.ts';
 
 export interface GithubApi {
@@ -27,6 +37,10 @@ export interface ServerDeps {
   github: GithubApi;
   actionsCache: ActionsCache;
   callLatencyMs: number;
+  /** GET/POST /_emulator/limits: the service quotas in force, and overriding them ({"elbv2": {name: max}}). */
+  limits: { get(): unknown; set(input: unknown): unknown };
+  /** GET /_emulator/dns/resolve?name=: where a name leads through the hosted zones' records; undefined when nowhere. */
+  resolveName(name: string): unknown;
   reset(): void;
   state(): unknown;
 }
@@ -45,11 +59,17 @@ function jsonBody(value: unknown): string {
 function faultError(protocol: ServiceModule['protocol'], kind: FaultRule['error']): AwsError {
   if (kind === 'ThrottlingException') {
     if (protocol === 'json') return new AwsError('ThrottlingException', 'Rate exceeded', 400);
-    if (protocol === 'query') return new AwsError('Throttling', 'Rate exceeded', 400);
+    if (protocol === 'query' || protocol === 'rest-xml') return new AwsError('Throttling', 'Rate exceeded', 400);
     return new AwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
   }
   if (protocol === 'ec2') return new AwsError('InternalError', 'An internal error has occurred', 500);
   return new AwsError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
+}
+
+function unknownOperation(protocol: ServiceModule['protocol'], operation: string): AwsError {
+  if (protocol === 'json') return new AwsError('UnknownOperationException', '');
+  if (protocol === 'rest-xml') return new AwsError('UnknownOperationException', `No operation at ${operation}`, 404);
+  return new AwsError('InvalidAction', `The action ${operation} is not valid for this web service.`);
 }
 
 export function createServer(deps: ServerDeps): http.Server {
@@ -83,9 +103,10 @@ export function createServer(deps: ServerDeps): http.Server {
         'x-amzn-errortype': err.code,
         'x-amzn-requestid': requestId,
       });
-    } else if (protocol === 'query') {
+    } else if (protocol === 'query' || protocol === 'rest-xml') {
       const error = toXml('Error', { Type: err.fault, Code: err.code, Message: err.message }, 'member');
-      send(res, err.status, `<ErrorResponse xmlns="${xmlns ?? ''}">${error}<RequestId>${requestId}</RequestId></ErrorResponse>`, {
+      const prolog = protocol === 'rest-xml' ? '<?xml version="1.0"?>\n' : '';
+      send(res, err.status, `${prolog}<ErrorResponse xmlns="${xmlns ?? ''}">${error}<RequestId>${requestId}</RequestId></ErrorResponse>`, {
         'content-type': 'text/xml',
         'x-amzn-requestid': requestId,
       });
@@ -103,6 +124,11 @@ export function createServer(deps: ServerDeps): http.Server {
       send(res, 200, jsonBody(result), { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
       return;
     }
+    if (mod.protocol === 'rest-xml') {
+      const r = result as RestResponse;
+      send(res, r.status, `<?xml version="1.0"?>\n${r.xml}`, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId, ...r.headers });
+      return;
+    }
     const fields = Object.entries((result ?? {}) as Record<string, unknown>)
       .map(([k, v]) => toXml(k, v, mod.protocol === 'query' ? 'member' : 'item'))
       .join('');
@@ -113,14 +139,29 @@ export function createServer(deps: ServerDeps): http.Server {
     send(res, 200, xml, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
   }
 
-  async function handleAws(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handleAws(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const body = await readBody(req);
     const target = req.headers['x-amz-target'];
+    const rest = deps.modules.find((m) => m.pathPrefix && url.pathname.startsWith(m.pathPrefix));
     let mod: ServiceModule | undefined;
     let operation: string;
-    let params: Record<string, unknown>;
+    let params: Record<string, unknown> = {};
     let protocol: ServiceModule['protocol'];
-    if (typeof target === 'string') {
+    // A REST body that cannot be read is answered after the call is recorded under its operation.
+    let unreadable: AwsError | undefined;
+    if (rest?.route) {
+      mod = rest;
+      protocol = 'rest-xml';
+      const method = req.method ?? 'GET';
+      const routed = rest.route({ method, path: url.pathname, query: url.searchParams, body });
+      operation = routed?.operation ?? `${method} ${url.pathname}`;
+      try {
+        if (routed) params = routed.input();
+      } catch (e) {
+        if (!(e instanceof AwsError)) throw e;
+        unreadable = e;
+      }
+    } else if (typeof target === 'string') {
       protocol = 'json';
       const dot = target.lastIndexOf('.');
       mod = byTarget.get(target.slice(0, dot));
@@ -140,11 +181,7 @@ export function createServer(deps: ServerDeps): http.Server {
       params = parsed.params;
     }
     if (!mod) {
-      const err =
-        protocol === 'json'
-          ? new AwsError('UnknownOperationException', '')
-          : new AwsError('InvalidAction', `The action ${operation} is not valid for this web service.`);
-      sendAwsError(res, protocol, err);
+      sendAwsError(res, protocol, unknownOperation(protocol, operation));
       return;
     }
     const op = mod.operations[operation];
@@ -160,15 +197,14 @@ export function createServer(deps: ServerDeps): http.Server {
       deps.context.recordCall(call);
     };
     if (!op) {
-      record(protocol === 'json' ? 'UnknownOperationException' : 'InvalidAction');
-      sendAwsError(
-        res,
-        protocol,
-        protocol === 'json'
-          ? new AwsError('UnknownOperationException', '')
-          : new AwsError('InvalidAction', `The action ${operation} is not valid for this web service.`),
-        mod.xmlNamespace,
-      );
+      const err = unknownOperation(protocol, operation);
+      record(err.code);
+      sendAwsError(res, protocol, err, mod.xmlNamespace);
+      return;
+    }
+    if (unreadable) {
+      record(unreadable.code);
+      sendAwsError(res, protocol, unreadable, mod.xmlNamespace);
       return;
     }
     if (deps.callLatencyMs > 0) await sleep(deps.callLatencyMs);
@@ -259,6 +295,14 @@ export function createServer(deps: ServerDeps): http.Server {
       if (path === '/_emulator/calls' && method === 'GET') return sendJson(res, 200, { calls: deps.calls() });
       if (path === '/_emulator/state' && method === 'GET') return sendJson(res, 200, deps.state());
       if (path === '/_emulator/actions-cache' && method === 'GET') return sendJson(res, 200, deps.actionsCache.state());
+      if (path === '/_emulator/limits' && method === 'GET') return sendJson(res, 200, deps.limits.get());
+      if (path === '/_emulator/limits' && method === 'POST') return sendJson(res, 200, deps.limits.set(input));
+      if (path === '/_emulator/dns/resolve' && method === 'GET') {
+        const name = url.searchParams.get('name');
+        if (!name) return sendJson(res, 400, { error: 'name is required' });
+        const answer = deps.resolveName(name);
+        return answer === undefined ? sendJson(res, 404, { error: `${name} does not resolve to anything` }) : sendJson(res, 200, answer);
+      }
       if (path === '/_emulator/reset' && method === 'POST') {
         deps.reset();
         return sendJson(res, 200, { reset: true });
@@ -278,7 +322,7 @@ export function createServer(deps: ServerDeps): http.Server {
     else if (path === '/github' || path.startsWith('/github/')) work = handleGithub(req, res, url, '/github', false);
     else if (path.startsWith(ACTIONS_CACHE_PREFIX) || path.startsWith('/twirp/')) work = deps.actionsCache.handle(req, res, url);
     else if (path.startsWith('/_emulator/')) work = handleControl(req, res, url);
-    else work = handleAws(req, res);
+    else work = handleAws(req, res, url);
     work.catch((e: unknown) => {
       console.error('emulator request failed:', e);
       if (!res.headersSent) sendJson(res, 500, { error: String(e) });

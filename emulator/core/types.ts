@@ -96,17 +96,41 @@ export interface Operation {
   handler: OperationHandler;
 }
 
+/** A REST request as a REST-XML module sees it. */
+export interface RestRequest {
+  method: string;
+  /** The URL path, still percent-encoded. */
+  path: string;
+  query: URLSearchParams;
+  body: string;
+}
+
+/** What a REST-XML operation answers: status, XML body and extra headers (Location). */
+export interface RestResponse {
+  status: number;
+  xml: string;
+  headers?: Record<string, string>;
+}
+
 /** One AWS service as served by the emulator. */
 export interface ServiceModule {
-  /** Short name used in the call log, faults and state dump: ecs, ecr, logs, sts, elbv2, ec2, application-autoscaling. */
+  /** Short name used in the call log, faults and state dump: ecs, ecr, logs, sts, elbv2, ec2, application-autoscaling, route53. */
   name: string;
-  protocol: 'json' | 'query' | 'ec2';
+  protocol: 'json' | 'query' | 'ec2' | 'rest-xml';
   /** JSON 1.1: the X-Amz-Target prefix before the dot, e.g. AmazonEC2ContainerServiceV20141113. */
   targetPrefix?: string;
   /** Query/EC2: the API Version parameter the SDK sends, e.g. 2015-12-01. */
   apiVersion?: string;
-  /** Query/XML only: the XML namespace of responses. */
+  /** Query/XML and REST-XML: the XML namespace of responses. */
   xmlNamespace?: string;
+  /** REST-XML: the path prefix of every request (the API version), e.g. /2013-04-01/. */
+  pathPrefix?: string;
+  /**
+   * REST-XML: the operation a request calls (undefined for none) and how to read its input (path labels,
+   * query and body under the SDK's member names; throws AwsError for a body it cannot read). Its
+   * handlers return a RestResponse.
+   */
+  route?(req: RestRequest): { operation: string; input(): Record<string, unknown> } | undefined;
   operations: Record<string, Operation>;
   /** Every resource with its tags, for GET /_emulator/state. */
   state(): unknown;

@@ -12,6 +12,7 @@ interface LoadBalancer {
   arn: string;
   name: string;
   dnsName: string;
+  canonicalHostedZoneId: string;
   scheme: string;
   type: string;
   vpcId: string;
@@ -88,6 +89,25 @@ export interface TargetGroupView {
   loadBalancerArns: string[];
 }
 
+/** A load balancer as Route 53 sees an alias target. */
+export interface AliasableLoadBalancer {
+  arn: string;
+  dnsName: string;
+  canonicalHostedZoneId: string;
+}
+
+/** What other modules and the control endpoint need of ELB besides target health: alias targets and quotas. */
+export interface ElbAccount {
+  /** The load balancer with this DNS name (case-insensitive, with or without `dualstack.` and a final dot). */
+  loadBalancerByDnsName(dnsName: string): AliasableLoadBalancer | undefined;
+  /** The region whose load balancers use this canonical hosted zone ID, if it is one. */
+  regionOfCanonicalZone(zoneId: string): string | undefined;
+  /** Every quota DescribeAccountLimits reports, with overrides applied. */
+  limits(): Record<string, number>;
+  /** Overrides enforced quotas ({name: max}; null restores AWS's default); throws on an unknown name or a bad value. */
+  setLimits(values: Record<string, unknown>): void;
+}
+
 /** What ECS needs of ELB: register its tasks, learn their health, wait for draining. */
 export interface ElbTargets {
   targetGroup(arn: string): TargetGroupView | undefined;
@@ -113,6 +133,72 @@ const ATTRIBUTE_DEFAULTS: Record<string, string> = {
 
 // Seconds an ALB stays in "provisioning" (AWS: typically a few minutes; docs do not state a figure).
 const LB_PROVISIONING_SECONDS = 180;
+
+// Route 53 hosted zone of application load balancers per region (AWS General Reference, "Elastic Load
+// Balancing endpoints and quotas"): DescribeLoadBalancers' CanonicalHostedZoneId, the alias target zone.
+const ALB_HOSTED_ZONES: Record<string, string> = {
+  'af-south-1': 'Z268VQBMOI5EKX',
+  'ap-east-1': 'Z3DQVH9N71FHZ0',
+  'ap-northeast-1': 'Z14GRHDCWA56QT',
+  'ap-northeast-2': 'ZWKZPGTI48KDX',
+  'ap-northeast-3': 'Z5LXEXXYW11ES',
+  'ap-south-1': 'ZP97RAFLXTNZK',
+  'ap-south-2': 'Z0173938T07WNTVAEPZN',
+  'ap-southeast-1': 'Z1LMS91P8CMLE5',
+  'ap-southeast-2': 'Z1GM3OXH4ZPM65',
+  'ap-southeast-3': 'Z08888821HLRG5A9ZRTER',
+  'ca-central-1': 'ZQSVJUPU6J1EY',
+  'eu-central-1': 'Z215JYRZR1TBD5',
+  'eu-central-2': 'Z06391101F2ZOEP8P5EB3',
+  'eu-north-1': 'Z23TAZ6LKFMNIO',
+  'eu-south-1': 'Z3ULH7SSC9OV64',
+  'eu-south-2': 'Z0956581394HF5D5LXGAP',
+  'eu-west-1': 'Z32O12XQLNTSW2',
+  'eu-west-2': 'ZHURV8PSTC4K8',
+  'eu-west-3': 'Z3Q77PNBQS71R4',
+  'me-central-1': 'Z08230872XQRWHG2XF6I',
+  'me-south-1': 'ZS929ML54UICD',
+  'sa-east-1': 'Z2P70J7HTTTPLU',
+  'us-east-1': 'Z35SXDOTRQ7X7K',
+  'us-east-2': 'Z3AADJGX6KTTL2',
+  'us-west-1': 'Z368ELLRRE2KJ0',
+  'us-west-2': 'Z1H1FL5HABSF5',
+};
+
+// DescribeAccountLimits' names and defaults, in the order AWS lists them (AWS CLI reference example).
+const LIMIT_DEFAULTS: [string, number][] = [
+  ['target-groups', 3000],
+  ['targets-per-application-load-balancer', 1000],
+  ['listeners-per-application-load-balancer', 50],
+  ['rules-per-application-load-balancer', 100],
+  ['network-load-balancers', 50],
+  ['targets-per-network-load-balancer', 3000],
+  ['targets-per-availability-zone-per-network-load-balancer', 500],
+  ['listeners-per-network-load-balancer', 50],
+  ['condition-values-per-alb-rule', 5],
+  ['condition-wildcards-per-alb-rule', 5],
+  ['target-groups-per-application-load-balancer', 100],
+  ['target-groups-per-action-on-application-load-balancer', 5],
+  ['target-groups-per-action-on-network-load-balancer', 1],
+  ['certificates-per-application-load-balancer', 25],
+  ['certificates-per-network-load-balancer', 25],
+  ['targets-per-target-group', 1000],
+  ['target-id-registrations-per-application-load-balancer', 1000],
+  ['network-load-balancer-enis-per-vpc', 1200],
+  ['application-load-balancers', 50],
+  ['gateway-load-balancers', 100],
+  ['gateway-load-balancers-per-vpc', 100],
+  ['geneve-target-groups', 100],
+  ['targets-per-availability-zone-per-gateway-load-balancer', 300],
+];
+// The quotas the emulator enforces, so the only ones the control endpoint may change.
+const ENFORCED_LIMITS = [
+  'application-load-balancers',
+  'listeners-per-application-load-balancer',
+  'rules-per-application-load-balancer',
+  'target-groups',
+  'target-groups-per-application-load-balancer',
+];
 
 const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
 const num = (v: unknown): number | undefined => (v === undefined || v === '' ? undefined : Number(v));
@@ -140,7 +226,8 @@ function validateName(kind: 'Load balancer' | 'Target group', name: string): voi
   }
 }
 
-export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): ServiceModule & ElbTargets {
+export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): ServiceModule & ElbTargets & ElbAccount {
+  let limitOverrides = new Map<string, number>();
   let lbs = new Map<string, LoadBalancer>();
   let listeners = new Map<string, Listener>();
   let rules = new Map<string, Rule>();
@@ -181,6 +268,38 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
       if (l && actionTargetGroups(r.actions).includes(tgArn)) out.add(l.lbArn);
     }
     return [...out];
+  }
+
+  // ---- quotas ----
+
+  const limit = (name: string): number => limitOverrides.get(name) ?? (LIMIT_DEFAULTS.find(([n]) => n === name)?.[1] as number);
+
+  /**
+   * The distinct target groups a load balancer forwards to, through listener default actions and rules, with
+   * `change.actions` in place of those of the listener or rule `change.arn` (added when it is new).
+   */
+  function lbTargetGroups(lbArn: string, change?: { arn: string; actions: Action[] }): Set<string> {
+    const out = new Set<string>(change ? actionTargetGroups(change.actions) : []);
+    const actionsOf = (arn: string, actions: Action[]): Action[] => (arn === change?.arn ? [] : actions);
+    for (const l of listeners.values()) {
+      if (l.lbArn !== lbArn) continue;
+      for (const tg of actionTargetGroups(actionsOf(l.arn, l.defaultActions))) out.add(tg);
+      for (const r of rules.values()) if (r.listenerArn === l.arn) for (const tg of actionTargetGroups(actionsOf(r.arn, r.actions))) out.add(tg);
+    }
+    return out;
+  }
+
+  /** TooManyUniqueTargetGroupsPerLoadBalancer when the change would attach more distinct target groups than allowed. */
+  function checkTargetGroupsPerLb(lbArn: string, change: { arn: string; actions: Action[] }): void {
+    const max = limit('target-groups-per-application-load-balancer');
+    const after = lbTargetGroups(lbArn, change).size;
+    // A change that adds no target group passes even above a quota lowered after the fact.
+    if (after > max && after > lbTargetGroups(lbArn).size) {
+      throw new AwsError(
+        'TooManyUniqueTargetGroupsPerLoadBalancer',
+        `You have reached the maximum number of unique target groups that you can associate with a load balancer of type 'application': [${max}]`,
+      );
+    }
   }
 
   function getLb(arn: string): LoadBalancer {
@@ -383,7 +502,7 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
   const lbView = (lb: LoadBalancer): Record<string, unknown> => ({
     LoadBalancerArn: lb.arn,
     DNSName: lb.dnsName,
-    CanonicalHostedZoneId: 'Z35SXDOTRQ7X7K',
+    CanonicalHostedZoneId: lb.canonicalHostedZoneId,
     CreatedTime: lb.createdAt,
     LoadBalancerName: lb.name,
     Scheme: lb.scheme,
@@ -534,6 +653,32 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
     setUsage(fn) {
       usage = fn;
     },
+    loadBalancerByDnsName(dnsName) {
+      const wanted = dnsName
+        .toLowerCase()
+        .replace(/\.$/, '')
+        .replace(/^dualstack\./, '');
+      const lb = [...lbs.values()].find((l) => l.dnsName.toLowerCase() === wanted);
+      return lb && { arn: lb.arn, dnsName: lb.dnsName, canonicalHostedZoneId: lb.canonicalHostedZoneId };
+    },
+    regionOfCanonicalZone(zoneId) {
+      return Object.entries(ALB_HOSTED_ZONES).find(([, z]) => z === zoneId)?.[0];
+    },
+    limits() {
+      return Object.fromEntries(LIMIT_DEFAULTS.map(([name]) => [name, limit(name)]));
+    },
+    setLimits(values) {
+      const next = new Map(limitOverrides);
+      for (const [name, value] of Object.entries(values)) {
+        if (!ENFORCED_LIMITS.includes(name)) {
+          throw new AwsError('ValidationError', `elbv2 limit '${name}' is not enforced; settable: ${ENFORCED_LIMITS.join(', ')}`);
+        }
+        if (value === null) next.delete(name);
+        else if (typeof value === 'number' && Number.isInteger(value) && value >= 0) next.set(name, value);
+        else throw new AwsError('ValidationError', `elbv2 limit '${name}' must be an integer >= 0 or null`);
+      }
+      limitOverrides = next;
+    },
 
     operations: {
       CreateLoadBalancer: {
@@ -566,10 +711,15 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
             }
             throw new AwsError('DuplicateLoadBalancerName', `A load balancer with the same name '${name}' exists, but with different settings`);
           }
+          const inRegion = [...lbs.values()].filter((l) => l.arn.split(':')[3] === ctx.region).length;
+          if (inRegion >= limit('application-load-balancers'))
+            throw new AwsError('TooManyLoadBalancers', 'The maximum number of load balancers has been reached');
           const lb: LoadBalancer = {
             arn: `${arnBase()}:loadbalancer/app/${name}/${hex(16)}`,
             name,
             dnsName: `${scheme === 'internal' ? 'internal-' : ''}${name}-${digits(10)}.${ctx.region}.elb.amazonaws.com`,
+            // A region missing from the table (a newer one) answers with us-east-1's zone.
+            canonicalHostedZoneId: ALB_HOSTED_ZONES[ctx.region] ?? 'Z35SXDOTRQ7X7K',
             scheme,
             type,
             vpcId,
@@ -684,6 +834,10 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
             );
             if (same) return { TargetGroups: [a] };
             throw new AwsError('DuplicateTargetGroupName', `A target group with the same name '${name}' exists, but with different settings`);
+          }
+          const max = limit('target-groups');
+          if ([...tgs.values()].filter((t) => t.arn.split(':')[3] === ctx.region).length >= max) {
+            throw new AwsError('TooManyTargetGroups', `The maximum number of target groups '${max}' has been reached`);
           }
           tgs.set(tg.arn, tg);
           setTags(tg.arn, arr<Tag>(input.Tags));
@@ -830,10 +984,16 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
           const actions = normalizeActions(input.DefaultActions, protocol);
           const clash = [...listeners.values()].find((l) => l.lbArn === lb.arn && l.port === port);
           if (clash) throw new AwsError('DuplicateListener', `A listener already exists on this port for this load balancer '${lb.arn}'`);
+          const max = limit('listeners-per-application-load-balancer');
+          if ([...listeners.values()].filter((l) => l.lbArn === lb.arn).length >= max) {
+            throw new AwsError('TooManyListeners', `The maximum number of listeners per load balancer '${max}' has been reached on load balancer '${lb.arn}'`);
+          }
           const lbPath = lb.arn.split(':loadbalancer/')[1];
           const listenerPath = `${lbPath}/${hex(16)}`;
+          const listenerArn = `${arnBase()}:listener/${listenerPath}`;
+          checkTargetGroupsPerLb(lb.arn, { arn: listenerArn, actions });
           const l: Listener = {
-            arn: `${arnBase()}:listener/${listenerPath}`,
+            arn: listenerArn,
             defaultRuleArn: `${arnBase()}:listener-rule/${listenerPath}/${hex(16)}`,
             lbArn: lb.arn,
             port,
@@ -875,6 +1035,7 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
             throw new AwsError('DuplicateListener', `A listener already exists on this port for this load balancer '${l.lbArn}'`);
           }
           const actions = input.DefaultActions ? normalizeActions(input.DefaultActions, protocol) : l.defaultActions;
+          checkTargetGroupsPerLb(l.lbArn, { arn: l.arn, actions });
           Object.assign(l, { protocol, port, certificates, defaultActions: actions });
           activate(actionTargetGroups(actions));
           return { Listeners: [listenerView(l)] };
@@ -897,9 +1058,15 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
           const conditions = normalizeConditions(input.Conditions);
           const actions = normalizeActions(input.Actions, l.protocol);
           const priority = validatePriority(l.arn, input.Priority);
+          const lbRules = [...rules.values()].filter((r) => listeners.get(r.listenerArn)?.lbArn === l.lbArn).length;
+          if (lbRules >= limit('rules-per-application-load-balancer')) {
+            throw new AwsError('TooManyRules', `The maximum number of rules on load balancer ${l.lbArn} has been reached`);
+          }
           const listenerPath = l.arn.split(':listener/')[1];
+          const ruleArn = `${arnBase()}:listener-rule/${listenerPath}/${hex(16)}`;
+          checkTargetGroupsPerLb(l.lbArn, { arn: ruleArn, actions });
           const r: Rule = {
-            arn: `${arnBase()}:listener-rule/${listenerPath}/${hex(16)}`,
+            arn: ruleArn,
             listenerArn: l.arn,
             priority,
             conditions,
@@ -943,15 +1110,22 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
           if (owner) {
             // A default rule takes new actions (they are the listener's default actions) but never conditions.
             if (input.Conditions) throw new AwsError('ValidationError', 'Conditions cannot be specified for a default rule');
-            if (input.Actions) owner.defaultActions = normalizeActions(input.Actions, owner.protocol);
+            if (input.Actions) {
+              const actions = normalizeActions(input.Actions, owner.protocol);
+              checkTargetGroupsPerLb(owner.lbArn, { arn: owner.arn, actions });
+              owner.defaultActions = actions;
+            }
             activate(actionTargetGroups(owner.defaultActions));
             return { Rules: [defaultRuleView(owner)] };
           }
           const r = rules.get(arn);
           if (!r) throw new AwsError('RuleNotFound', 'One or more rules not found');
           const l = getListener(r.listenerArn);
-          if (input.Conditions) r.conditions = normalizeConditions(input.Conditions);
-          if (input.Actions) r.actions = normalizeActions(input.Actions, l.protocol);
+          const conditions = input.Conditions ? normalizeConditions(input.Conditions) : r.conditions;
+          const actions = input.Actions ? normalizeActions(input.Actions, l.protocol) : r.actions;
+          checkTargetGroupsPerLb(l.lbArn, { arn: r.arn, actions });
+          r.conditions = conditions;
+          r.actions = actions;
           activate(actionTargetGroups(r.actions));
           return { Rules: [ruleView(r)] };
         },
@@ -990,6 +1164,24 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
           rules.delete(arn);
           tags.delete(arn);
           return {};
+        },
+      },
+
+      DescribeAccountLimits: {
+        mutating: false,
+        handler: (input) => {
+          const pageSize = num(input.PageSize) ?? 400;
+          if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 400) {
+            throw new AwsError(
+              'ValidationError',
+              `1 validation error detected: Value '${input.PageSize}' at 'pageSize' failed to satisfy constraint: Member must have value less than or equal to 400`,
+            );
+          }
+          const start = Number(str(input.Marker) ?? 0);
+          if (!Number.isInteger(start) || start < 0) throw new AwsError('ValidationError', 'The marker is not valid');
+          const all = LIMIT_DEFAULTS.map(([Name]) => ({ Name, Max: String(limit(Name)) }));
+          const page = all.slice(start, start + pageSize);
+          return { Limits: page, NextMarker: start + pageSize < all.length ? String(start + pageSize) : undefined };
         },
       },
 
@@ -1043,6 +1235,7 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
       };
     },
     reset() {
+      limitOverrides = new Map();
       lbs = new Map();
       listeners = new Map();
       rules = new Map();
