@@ -46,6 +46,8 @@ async function timeToFirstRequest(args: string[], env: Record<string, string>): 
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'x',
       AWS_ENDPOINT_URL: endpoint,
+      // What a runner always sets; build-push-ecr keys its build on the commit.
+      GITHUB_SHA: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
       ...env,
     },
     stdio: 'ignore',

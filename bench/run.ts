@@ -6,7 +6,7 @@ import { measureDetection } from './detection.ts';
 import { measureEnvironmentOverhead } from './environment-overhead.ts';
 import { CALL_LATENCY_MS, CONCURRENCIES, measureScale, SIZES } from './scale.ts';
 
-// `npm run bench -- scale` runs only the named sections (bundles, detection, overhead, scale).
+// `npm run bench -- scale` runs only the named sections (bundles, detection, overhead, scale, build).
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
 
@@ -97,7 +97,7 @@ if (wanted('scale')) {
   console.log('target: one DescribeServices per 10 services; wall time growing far slower than the number of environments (10x from 10 to 100)');
 }
 
-if (canBuildImages()) {
+if (wanted('build') && canBuildImages()) {
   const build = await measureBuildPush();
   console.log(
     `\nbuild-push-ecr wall time with buildah, each run on a fresh runner (image ${build.imageBytes}; a 24 MB and an 8 MB layer stay, a small one changes)`,
@@ -107,6 +107,6 @@ if (canBuildImages()) {
   console.log(
     `| ${`${build.coldSeconds.toFixed(1)} s`.padStart(24)} | ${`${build.cachedSeconds.toFixed(1)} s (cache ${build.cacheOutcome})`.padStart(46)} | ${`${build.skipSeconds.toFixed(1)} s`.padStart(27)} |`,
   );
-} else {
+} else if (wanted('build')) {
   console.log('\nbuild-push-ecr: not measured, buildah or docker-registry is not installed (apt-get install -y buildah docker-registry)');
 }

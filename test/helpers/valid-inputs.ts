@@ -2,7 +2,7 @@
 export const exampleListenerArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2';
 
 export const validInputs: Record<string, { inputs: Record<string, string>; required: string[] }> = {
-  'build-push-ecr': { inputs: { repository: 'team/web' }, required: ['repository'] },
+  'build-push-ecr': { inputs: { repository: 'team/web', context: 'workflows-examples/app' }, required: ['repository'] },
   'provision-platform': {
     inputs: {
       environment: 'pr-7',
