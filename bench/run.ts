@@ -1,12 +1,13 @@
 // npm run bench: every figure the project tracks, as a table with its target or baseline.
 
+import { measurePoolPlacement } from './alb-pool.ts';
 import { canBuildImages, measureBuildPush } from './build-push.ts';
 import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
 import { measureDetection } from './detection.ts';
 import { measureEnvironmentOverhead } from './environment-overhead.ts';
 import { CALL_LATENCY_MS, CONCURRENCIES, measureScale, SIZES } from './scale.ts';
 
-// `npm run bench -- scale` runs only the named sections (bundles, detection, overhead, scale, build).
+// `npm run bench -- scale` runs only the named sections (bundles, detection, overhead, scale, pool, build).
 const only = process.argv.slice(2);
 const wanted = (section: string) => only.length === 0 || only.includes(section);
 
@@ -95,6 +96,20 @@ if (wanted('scale')) {
     }
   }
   console.log('target: one DescribeServices per 10 services; wall time growing far slower than the number of environments (10x from 10 to 100)');
+}
+
+if (wanted('pool')) {
+  const [first, hundredth] = await measurePoolPlacement();
+  console.log('\nprovision-platform into a load-balancer pool (quota 100 target groups per ALB; emulator adds 5 ms to every AWS call; desired-count 0)');
+  console.log('| environment  | wall ms | ELB describe calls | ELB mutating calls |');
+  console.log('|--------------|---------|--------------------|--------------------|');
+  for (const f of [first, hundredth].flatMap((figures) => (figures ? [figures] : []))) {
+    console.log(
+      `| ${`${f.environments === 1 ? '1st' : `${f.environments}th`} of ${f.environments}`.padEnd(12)} | ${f.wallMs.toFixed(0).padStart(7)} | ${String(f.describeCalls).padStart(18)} | ${String(f.mutatingCalls).padStart(18)} |`,
+    );
+  }
+  console.log('target: the same mutating calls; the 100th costs only the extra describe pages (DescribeTags of 20 rules a call)');
+  if (first && hundredth && (hundredth.mutatingCalls !== first.mutatingCalls || hundredth.describeCalls > first.describeCalls + 10)) process.exitCode = 1;
 }
 
 if (wanted('build') && canBuildImages()) {

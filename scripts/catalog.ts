@@ -49,6 +49,7 @@ const iamPrefixes: Record<string, string> = {
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-application-auto-scaling': 'application-autoscaling',
+  '@aws-sdk/client-route-53': 'route53',
 };
 
 /** Permissions no SDK call names: a registry push, passing roles to tasks, tagging on create. */

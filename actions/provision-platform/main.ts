@@ -2,6 +2,7 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { readProvisionPlatformConfig } from '../../src/actions/provision-platform.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
@@ -12,6 +13,7 @@ import { ActionError } from '../../src/errors.ts';
 import { firstLine, GithubReport } from '../../src/github-report.ts';
 import { estimateCost, fargatePrices } from '../../src/pricing.ts';
 import { applySpec } from '../../src/provision/apply.ts';
+import { freeSlots } from '../../src/provision/pool.ts';
 import { environmentSpec } from '../../src/provision/spec.ts';
 import { runAction } from '../../src/run.ts';
 import { setOutput } from '../../src/runner.ts';
@@ -52,7 +54,11 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
   await github?.deploying(`Provisioning ${config.environment}`);
   let result: Awaited<ReturnType<typeof applySpec>>;
   try {
-    result = await applySpec({ ecs, elb, logs, clock, progress }, config, spec);
+    result = await applySpec(
+      { ecs, elb, logs, clock, progress, route53: config.hostedZoneId ? createClient(Route53Client, settings) : undefined },
+      config,
+      spec,
+    );
   } catch (error) {
     await github?.deployed(false, { url: spec.url, status: `failed: ${firstLine(error)}` }, 'Provisioning failed');
     throw error;
@@ -78,6 +84,34 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
     ['resource', 'name', 'change'],
     result.changes.map((change) => [change.resource, change.name, change.change]),
   );
+  summary.add(`Routed by **${result.loadBalancer.LoadBalancerName}** (${result.loadBalancer.DNSName}), listener ${result.listenerArn}.`);
+  const pool = result.pool;
+  if (pool) {
+    summary.addTable(
+      ['load balancer of the pool', 'target groups', 'rules', 'free slots'],
+      pool.members.map((member) => [
+        member.name,
+        `${member.targetGroups} of ${pool.quotas.targetGroups}`,
+        `${member.rules} of ${pool.quotas.rules}`,
+        String(freeSlots(member, pool.quotas)),
+      ]),
+    );
+  }
+  if (!config.hostedZoneId) {
+    // Without a hosted zone the team keeps DNS itself: one wildcard record per ALB covers its environments.
+    const wildcard = spec.host.replace(/^[^.]*/, '*');
+    const balancers = pool ? pool.members.map((member) => member.loadBalancer) : [result.loadBalancer];
+    summary.add('No hosted-zone-id: DNS is yours to keep. Each load balancer needs a wildcard record:');
+    summary.addTable(
+      ['record', 'type', 'target'],
+      balancers.map((balancer) => [wildcard, 'ALIAS', balancer.DNSName ?? '']),
+    );
+    // One name resolves to one ALB: past the first, a wildcard cannot cover the whole pool.
+    if (balancers.length > 1)
+      summary.add(
+        `A wildcard resolves to one ALB only: ${spec.host} needs its own record, ALIAS ${result.loadBalancer.DNSName}, or give hosted-zone-id to have it made.`,
+      );
+  }
   const prices = fargatePrices(settings.region);
   if (cost && prices) {
     summary.add(

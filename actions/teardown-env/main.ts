@@ -4,6 +4,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { Route53Client } from '@aws-sdk/client-route-53';
 import { readTeardownEnvConfig } from '../../src/actions/teardown-env.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { ActionError } from '../../src/errors.ts';
@@ -17,6 +18,7 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
   const config = readTeardownEnvConfig();
   const settings = awsSettings('teardown-env');
   const context = {
+    route53: createClient(Route53Client, settings),
     ecs: createClient(ECSClient, settings),
     elb: createClient(ElasticLoadBalancingV2Client, settings),
     logs: createClient(CloudWatchLogsClient, settings),

@@ -14,6 +14,7 @@ import {
   keyValue,
   list,
   optional,
+  type Parser,
   pullRequestReference,
   readInputs,
   required,
@@ -61,10 +62,25 @@ const logRetentionDays = [
   '3653',
 ] as const;
 
+const listenerArn = arn('elasticloadbalancing', 'listener/app/', 'an ALB listener');
+
+/** A pool name (the value of the ALBs' pool tag; ALB names `<pool>-<n>` must fit 32 characters), or listener ARNs. */
+function loadBalancerPool(): Parser<string | string[]> {
+  const name = text({
+    maxLength: 28,
+    pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/,
+    expected: 'a pool name (letters, digits, hyphens) or listener ARNs',
+  });
+  return (raw, context) => (raw.includes('arn:') ? list(listenerArn, { maxItems: 50 })(raw, context) : name(raw, context));
+}
+
 export const provisionPlatformInputs = {
   environment: required(environmentName()),
   cluster: required(ecsResource('cluster')),
-  'listener-arn': optional(arn('elasticloadbalancing', 'listener/app/', 'an ALB listener')),
+  'listener-arn': optional(listenerArn),
+  'load-balancer-pool': optional(loadBalancerPool()),
+  'grow-pool': withDefault('false', boolean()),
+  'hosted-zone-id': optional(text({ pattern: /^(?:\/hostedzone\/)?Z[A-Z0-9]{1,31}$/, expected: 'a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ' })),
   'certificate-arn': optional(arn('acm', 'certificate/', 'an ACM certificate')),
   'load-balancer-subnets': optional(list(subnetId())),
   'load-balancer-security-groups': optional(list(securityGroupId())),
@@ -140,7 +156,21 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
       fix: 'give the ARN of a role with the AmazonECSTaskExecutionRolePolicy (and read access to your secrets).',
     });
   }
-  if (!config.listenerArn) {
+  if (config.listenerArn && config.loadBalancerPool) {
+    problems.push({
+      input: 'load-balancer-pool',
+      problem: 'cannot be combined with listener-arn.',
+      fix: 'give listener-arn for one listener, or load-balancer-pool for a pool of ALBs.',
+    });
+  }
+  if (config.growPool && typeof config.loadBalancerPool !== 'string') {
+    problems.push({
+      input: 'grow-pool',
+      problem: 'needs load-balancer-pool to be a pool name: an ALB it adds joins the pool by its tag.',
+      fix: "set load-balancer-pool to a name such as previews, and tag the pool's ALBs ecs-deploy-actions:pool=<name>.",
+    });
+  }
+  if (!config.listenerArn && !config.loadBalancerPool) {
     if (!config.certificateArn)
       problems.push({
         input: 'certificate-arn',
@@ -171,7 +201,7 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
     }
   }
   if (problems.length > 0) throw new InputError(problems);
-  return { ...config, pullRequest };
+  return { ...config, pullRequest, hostedZoneId: config.hostedZoneId?.replace('/hostedzone/', '') };
 }
 
 export type ProvisionPlatformConfig = ReturnType<typeof readProvisionPlatformConfig>;

@@ -11,20 +11,24 @@ import {
 } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateClusterCommand, CreateServiceCommand, DescribeTaskDefinitionCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import {
+  AddTagsCommand,
   CreateRuleCommand,
   CreateTargetGroupCommand,
+  DeleteTargetGroupCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
+  type LoadBalancer,
   ModifyRuleCommand,
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   type Rule,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { findCluster } from '../ecs/cluster.ts';
@@ -33,8 +37,10 @@ import { registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollout.ts';
 import { describeServices, tagsOf, toEcsTags } from '../ecs/services.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
-import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
+import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { dnsRecordTag, ensureAliasRecord, TAG_DNS_RECORD } from './dns.ts';
+import { choose, fullPoolError, growPool, type Pool, type PoolMember, readPool } from './pool.ts';
 import { ensureSharedListener } from './shared-alb.ts';
 import { type EnvironmentSpec, TAG_SPEC } from './spec.ts';
 
@@ -47,10 +53,25 @@ export interface ProvisionResult {
   listenerRuleArn: string;
   taskDefinitionArn: string;
   deployment: DeploymentResult | undefined;
+  /** The ALB and listener the environment is routed by. */
+  loadBalancer: LoadBalancer;
+  listenerArn: string;
+  /** The pool after placement, for the summary. */
+  pool: Pool | undefined;
+}
+
+interface Routed {
+  loadBalancer: LoadBalancer;
+  listenerArn: string;
+  targetGroupArn: string;
+  listenerRuleArn: string;
+  pool?: Pool;
 }
 
 export interface ProvisionContext extends EngineContext {
   elb: ElasticLoadBalancingV2Client;
+  /** Only with hosted-zone-id. */
+  route53?: Route53Client | undefined;
 }
 
 function notOurs(kind: string, name: string, environment: string): ActionError {
@@ -75,6 +96,15 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   const environment = spec.environment;
 
   progress.phase('Platform: cluster and load balancer');
+  // A pool is read, and a full one refused, before anything is created.
+  let pool: Pool | undefined;
+  let placed: PoolMember | undefined;
+  if (config.loadBalancerPool) {
+    pool = await readPool(elb, config.loadBalancerPool);
+    placed = await placement(elb, spec, pool);
+    if (!placed && !config.growPool) throw fullPoolError(pool, poolLabel(config.loadBalancerPool));
+  }
+  const dnsTag: Tags = config.hostedZoneId ? { [TAG_DNS_RECORD]: dnsRecordTag(config.hostedZoneId, spec.host) } : {};
   if (await findCluster(ecs, config.cluster)) record('cluster', config.cluster, 'unchanged');
   else {
     await awsCall('CreateCluster', config.cluster, () =>
@@ -89,23 +119,42 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     );
     record('cluster', config.cluster, 'created');
   }
-  const listenerArn = config.listenerArn ?? (await ensureSharedListener(elb, config, record));
-  const listener = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((error: unknown) => {
-    if (sdkErrorName(error) === 'ListenerNotFoundException')
-      throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');
-    throw wrapAwsError('DescribeListeners', listenerArn, error);
-  });
-  const loadBalancerArn = listener.Listeners?.[0]?.LoadBalancerArn ?? '';
-  const balancers = await awsCall('DescribeLoadBalancers', loadBalancerArn, () =>
-    elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn] })),
-  );
-  const vpcId = balancers.LoadBalancers?.[0]?.VpcId ?? '';
-
-  progress.phase(`Environment ${environment}: logs, routing, revision, service`);
+  let routed: Routed;
+  if (pool && config.loadBalancerPool)
+    routed = await placeInPool(elb, { ...config, loadBalancerPool: config.loadBalancerPool }, spec, pool, placed, dnsTag, record);
+  else {
+    const listenerArn = config.listenerArn ?? (await ensureSharedListener(elb, config, record));
+    const listener = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((error: unknown) => {
+      if (sdkErrorName(error) === 'ListenerNotFoundException')
+        throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');
+      throw wrapAwsError('DescribeListeners', listenerArn, error);
+    });
+    const loadBalancerArn = listener.Listeners?.[0]?.LoadBalancerArn ?? '';
+    const balancers = await awsCall('DescribeLoadBalancers', loadBalancerArn, () =>
+      elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn] })),
+    );
+    const loadBalancer = balancers.LoadBalancers?.[0] ?? {};
+    progress.phase(`Environment ${environment}: routing, logs, revision, service`);
+    const targetGroupArn = (await ensureTargetGroup(elb, spec, config, loadBalancer.VpcId ?? '', dnsTag, record)).group.TargetGroupArn ?? '';
+    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);
+    if (!listenerRuleArn) {
+      const limits = (await readPool(elb, [listenerArn])).quotas;
+      throw new ActionError(
+        `The load balancer ${loadBalancer.LoadBalancerName} is full: it has reached the quota of target groups (${limits.targetGroups}) or rules (${limits.rules}) per Application Load Balancer.`,
+        'use load-balancer-pool with grow-pool: true to spread environments over several ALBs, or tear down environments that are no longer needed.',
+      );
+    }
+    routed = { loadBalancer, listenerArn, targetGroupArn, listenerRuleArn };
+  }
+  const { targetGroupArn, listenerRuleArn } = routed;
+  if (config.hostedZoneId && context.route53) {
+    const change = await ensureAliasRecord(context.route53, config.hostedZoneId, spec.host, {
+      dnsName: routed.loadBalancer.DNSName ?? '',
+      canonicalHostedZoneId: routed.loadBalancer.CanonicalHostedZoneId ?? '',
+    });
+    record('DNS record', `${spec.host} ALIAS ${routed.loadBalancer.DNSName}`, change);
+  }
   await ensureLogGroup(logs, spec, config.logRetentionDays, record);
-  const targetGroup = await ensureTargetGroup(elb, spec, config, vpcId, record);
-  const targetGroupArn = targetGroup.TargetGroupArn ?? '';
-  const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);
 
   const [existing] = (await describeServices(ecs, config.cluster, [spec.names.service])).found;
   if (existing && !isOwnedBy(tagsOf(existing), environment)) {
@@ -127,7 +176,62 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   if (started && service) {
     [deployment] = await follow(context, [started], [{ service, taskDefinitionArn, containers: spec.registration.containerDefinitions }], config.timeout);
   }
-  return { changes, serviceArn: service?.serviceArn ?? '', targetGroupArn, listenerRuleArn, taskDefinitionArn, deployment };
+  return {
+    changes,
+    serviceArn: service?.serviceArn ?? '',
+    targetGroupArn,
+    listenerRuleArn,
+    taskDefinitionArn,
+    deployment,
+    loadBalancer: routed.loadBalancer,
+    listenerArn: routed.listenerArn,
+    pool: routed.pool,
+  };
+}
+
+function poolLabel(pool: string | string[]): string {
+  return typeof pool === 'string' ? pool : `of ${pool.length} listener(s)`;
+}
+
+/** Where the environment goes: the ALB its target group is already on (a re-run stays put), else the freest. */
+async function placement(elb: ElasticLoadBalancingV2Client, spec: EnvironmentSpec, pool: Pool): Promise<PoolMember | undefined> {
+  const group = await findTargetGroup(elb, spec.names.targetGroup);
+  return pool.members.find((member) => group?.LoadBalancerArns?.includes(member.loadBalancer.LoadBalancerArn ?? '')) ?? choose(pool);
+}
+
+/**
+ * The target group and rule on the chosen ALB. Concurrent runs can race for its last slot: the loser
+ * reads the pool again and goes to the next ALB (or grows the pool), reusing its target group; one
+ * refused in the end deletes the target group it created, leaving nothing half-made.
+ */
+async function placeInPool(
+  elb: ElasticLoadBalancingV2Client,
+  config: ProvisionPlatformConfig & { loadBalancerPool: string | string[] },
+  spec: EnvironmentSpec,
+  first: Pool,
+  placed: PoolMember | undefined,
+  dnsTag: Tags,
+  record: (r: string, n: string, c: Change) => void,
+): Promise<Routed> {
+  let pool = first;
+  let member = placed;
+  let created: string | undefined;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    if (!member && config.growPool && pool.name) member = await growPool(elb, { ...pool, name: pool.name }, config, record);
+    if (!member) break;
+    const { group, change } = await ensureTargetGroup(elb, spec, config, member.loadBalancer.VpcId ?? '', dnsTag, record);
+    const targetGroupArn = group.TargetGroupArn ?? '';
+    if (change === 'created') created = targetGroupArn;
+    const listenerArn = member.listenerArn ?? '';
+    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);
+    if (listenerRuleArn) {
+      return { loadBalancer: member.loadBalancer, listenerArn, targetGroupArn, listenerRuleArn, pool: await readPool(elb, config.loadBalancerPool) };
+    }
+    pool = await readPool(elb, config.loadBalancerPool);
+    member = choose(pool);
+  }
+  if (created) await awsCall('DeleteTargetGroup', spec.names.targetGroup, () => elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: created })));
+  throw fullPoolError(pool, poolLabel(config.loadBalancerPool));
 }
 
 async function ensureLogGroup(
@@ -156,26 +260,31 @@ async function ensureLogGroup(
   } else record('log group', name, 'unchanged');
 }
 
-async function ensureTargetGroup(
-  elb: ElasticLoadBalancingV2Client,
-  spec: EnvironmentSpec,
-  config: ProvisionPlatformConfig,
-  vpcId: string,
-  record: (r: string, n: string, c: Change) => void,
-): Promise<TargetGroup> {
-  const name = spec.names.targetGroup;
-  const health = {
-    HealthCheckPath: config.healthCheckPath,
-    HealthCheckIntervalSeconds: config.healthCheckInterval,
-    Matcher: { HttpCode: config.healthCheckMatcher },
-  };
-  const found = await elb.send(new DescribeTargetGroupsCommand({ Names: [name] })).then(
+async function findTargetGroup(elb: ElasticLoadBalancingV2Client, name: string): Promise<TargetGroup | undefined> {
+  return elb.send(new DescribeTargetGroupsCommand({ Names: [name] })).then(
     (response) => response.TargetGroups?.[0],
     (error: unknown) => {
       if (sdkErrorName(error) === 'TargetGroupNotFoundException') return undefined;
       throw wrapAwsError('DescribeTargetGroups', name, error);
     },
   );
+}
+
+async function ensureTargetGroup(
+  elb: ElasticLoadBalancingV2Client,
+  spec: EnvironmentSpec,
+  config: ProvisionPlatformConfig,
+  vpcId: string,
+  extraTags: Tags,
+  record: (r: string, n: string, c: Change) => void,
+): Promise<{ group: TargetGroup; change: Change }> {
+  const name = spec.names.targetGroup;
+  const health = {
+    HealthCheckPath: config.healthCheckPath,
+    HealthCheckIntervalSeconds: config.healthCheckInterval,
+    Matcher: { HttpCode: config.healthCheckMatcher },
+  };
+  const found = await findTargetGroup(elb, name);
   const delay = String(config.deregistrationDelay);
   if (!found) {
     const created = await awsCall('CreateTargetGroup', name, () =>
@@ -187,7 +296,7 @@ async function ensureTargetGroup(
           VpcId: vpcId,
           TargetType: 'ip',
           ...health,
-          Tags: toElbTags(spec.tags),
+          Tags: toElbTags({ ...spec.tags, ...extraTags }),
         }),
       ),
     );
@@ -201,11 +310,17 @@ async function ensureTargetGroup(
       ),
     );
     record('target group', name, 'created');
-    return group;
+    return { group, change: 'created' };
   }
   const arn = found.TargetGroupArn ?? '';
-  if (!isOwnedBy((await describeElbTags(elb, [arn])).get(arn) ?? {}, spec.environment)) throw notOurs('target group', name, spec.environment);
+  const tags = (await describeElbTags(elb, [arn])).get(arn) ?? {};
+  if (!isOwnedBy(tags, spec.environment)) throw notOurs('target group', name, spec.environment);
   let change: Change = 'unchanged';
+  const missing = Object.entries(extraTags).filter(([key, value]) => tags[key] !== value);
+  if (missing.length > 0) {
+    await awsCall('AddTags', name, () => elb.send(new AddTagsCommand({ ResourceArns: [arn], Tags: toElbTags(Object.fromEntries(missing)) })));
+    change = 'updated';
+  }
   if (
     found.HealthCheckPath !== health.HealthCheckPath ||
     found.HealthCheckIntervalSeconds !== health.HealthCheckIntervalSeconds ||
@@ -222,7 +337,7 @@ async function ensureTargetGroup(
     change = 'updated';
   }
   record('target group', name, change);
-  return found;
+  return { group: found, change };
 }
 
 function ruleConditions(spec: EnvironmentSpec, config: ProvisionPlatformConfig) {
@@ -252,7 +367,7 @@ async function ensureRule(
   listenerArn: string,
   targetGroupArn: string,
   record: (r: string, n: string, c: Change) => void,
-): Promise<string> {
+): Promise<string | undefined> {
   const conditions = ruleConditions(spec, config);
   const actions = [{ Type: 'forward' as const, TargetGroupArn: targetGroupArn }];
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -282,6 +397,8 @@ async function ensureRule(
       record('listener rule', `priority ${priority}`, 'created');
       return created.Rules?.[0]?.RuleArn ?? '';
     } catch (error) {
+      // The ALB is full: the caller tells the user, or places the environment elsewhere.
+      if (/^TooMany(?:UniqueTargetGroupsPerLoadBalancer|Rules)(?:Exception)?$/.test(sdkErrorName(error) ?? '')) return undefined;
       // Another environment took the slot between our read and our create: read again and probe on.
       if (sdkErrorName(error) !== 'PriorityInUseException') throw wrapAwsError('CreateRule', `priority ${priority}`, error);
     }

@@ -71,7 +71,17 @@ export async function ensureSharedListener(
     balancer = created.LoadBalancers?.[0];
     record('load balancer', name, 'created');
   }
-  const loadBalancerArn = balancer?.LoadBalancerArn ?? '';
+  return ensureHttpsListener(elb, balancer?.LoadBalancerArn ?? '', name, config.certificateArn, record);
+}
+
+/** The ALB's HTTPS listener on 443 (HTTP on 80 redirected to it), creating either when missing. */
+export async function ensureHttpsListener(
+  elb: ElasticLoadBalancingV2Client,
+  loadBalancerArn: string,
+  name: string,
+  certificateArn: string | undefined,
+  record: (resource: string, name: string, change: 'created' | 'unchanged') => void,
+): Promise<string> {
   const listeners =
     (await awsCall('DescribeListeners', name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn })))).Listeners ?? [];
   if (!listeners.some((listener) => listener.Port === 80)) {
@@ -89,7 +99,7 @@ export async function ensureSharedListener(
       LoadBalancerArn: loadBalancerArn,
       Port: 443,
       Protocol: 'HTTPS',
-      Certificates: [{ CertificateArn: config.certificateArn }],
+      Certificates: [{ CertificateArn: certificateArn }],
       DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'No environment here.' } }],
     });
     record('listener', `${name}:443`, 'created');

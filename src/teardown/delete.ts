@@ -9,14 +9,17 @@ import {
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { deleteRevisions } from '../ecs/prune.ts';
 import { ActionError } from '../errors.ts';
+import { deleteAliasRecord, parseDnsRecordTag } from '../provision/dns.ts';
 import type { Progress } from '../report.ts';
 import { type Clock, pollUntil } from '../watch.ts';
 import type { Found, Inventory } from './discover.ts';
 
 export interface TeardownContext {
+  route53: Route53Client;
   ecs: ECSClient;
   elb: ElasticLoadBalancingV2Client;
   logs: CloudWatchLogsClient;
@@ -47,6 +50,16 @@ async function gone(operation: string, id: string, notFound: string[], call: () 
 export async function deleteInventory(context: TeardownContext, inventory: Inventory, options: TeardownOptions): Promise<Found[]> {
   const { ecs, elb, logs, ecr, progress } = context;
   const deleted: Found[] = [];
+
+  // First, so the name stops leading to the environment before it goes.
+  if (inventory.records.length > 0) {
+    progress.phase('Deleting DNS records');
+    for (const found of inventory.records) {
+      const parsed = parseDnsRecordTag(found.id);
+      if (parsed && (await deleteAliasRecord(context.route53, parsed.hostedZoneId, parsed.host))) progress.line(`deleted alias record ${parsed.host}`);
+      deleted.push(found);
+    }
+  }
 
   if (inventory.services.length > 0) {
     progress.phase('Stopping and deleting the service');

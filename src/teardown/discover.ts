@@ -13,9 +13,10 @@ import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { familyOf } from '../ecs/task-definition.ts';
 import { describeElbTags } from '../elb/tags.ts';
 import { environmentNames, isOwnedBy, ownerOf } from '../environment.ts';
+import { TAG_DNS_RECORD } from '../provision/dns.ts';
 
 export interface Found {
-  kind: 'service' | 'listener rule' | 'target group' | 'task definition' | 'log group' | 'image tag';
+  kind: 'DNS record' | 'service' | 'listener rule' | 'target group' | 'task definition' | 'log group' | 'image tag';
   /** ARN or name, as the delete call takes it. */
   id: string;
   /** For people. */
@@ -25,6 +26,8 @@ export interface Found {
 }
 
 export interface Inventory {
+  /** Alias records provision made with hosted-zone-id, named by its tag on the target group: `<zone>/<host>`. */
+  records: Found[];
   services: Service[];
   rules: Found[];
   targetGroups: Found[];
@@ -133,7 +136,13 @@ export async function discover(
     else foreign.push(found);
   }
 
+  const records = owned.flatMap((group) => {
+    const value = groupTags.get(group.TargetGroupArn ?? '')?.[TAG_DNS_RECORD];
+    return value ? [{ kind: 'DNS record' as const, id: value, name: value.split('/')[1] ?? value }] : [];
+  });
+
   return {
+    records,
     images: [],
     services,
     rules,

@@ -4,6 +4,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Route53Client } from '@aws-sdk/client-route-53';
 import type { Progress } from '../report.ts';
 import type { Clock } from '../watch.ts';
 import { deleteInventory } from './delete.ts';
@@ -11,6 +12,7 @@ import { discover, type Found } from './discover.ts';
 import { discoverImages } from './images.ts';
 
 export interface TeardownClients {
+  route53: Route53Client;
   ecs: ECSClient;
   elb: ElasticLoadBalancingV2Client;
   logs: CloudWatchLogsClient;
@@ -46,6 +48,7 @@ export async function teardownEnvironment(
   const inventory = await discover(context, { cluster, environment, listenerArn: options.listenerArn });
   if (options.imageRepository) inventory.images = await discoverImages(context.ecr, options.imageRepository, environment);
   const planned: Found[] = [
+    ...inventory.records,
     ...inventory.services.map((service) => ({ kind: 'service' as const, id: service.serviceArn ?? '', name: service.serviceName ?? '' })),
     ...inventory.rules,
     ...inventory.targetGroups,
