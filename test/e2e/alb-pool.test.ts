@@ -145,6 +145,28 @@ test('teardown of all 12 grown environments: records, rules and target groups go
   expect(balancers.filter((balancer) => balancer.LoadBalancerName?.startsWith('grow-'))).toHaveLength(3);
 }, 600_000);
 
+test('a pool given as listener ARNs (ALBs a team made): 8 environments spread by free capacity, none over the quota, a full pool refused up front', async () => {
+  const listeners = [await sharedListener(world, 'team-a', { https: true }), await sharedListener(world, 'team-b', { https: true })];
+  const pool = listeners.map((listener) => listener.listenerArn).join('\n');
+  const names = Array.from({ length: 8 }, (_, index) => `pr-${index + 101}`);
+  for (const environment of names) {
+    const run = await world.run('provision-platform', { inputs: { ...inputs('listed', environment), 'load-balancer-pool': pool }, timeoutMs: 120_000 });
+    expect({ exitCode: run.exitCode, stdout: run.exitCode === 0 ? '' : run.stdout }).toEqual({ exitCode: 0, stdout: '' });
+  }
+  const rules = await Promise.all(listeners.map((listener) => world.elb.send(new DescribeRulesCommand({ ListenerArn: listener.listenerArn }))));
+  // Most free capacity first: the two ALBs fill evenly.
+  expect(rules.map((listed) => (listed.Rules ?? []).filter((rule) => !rule.IsDefault).length)).toEqual([4, 4]);
+
+  await world.run('provision-platform', { inputs: { ...inputs('listed', 'pr-109'), 'load-balancer-pool': pool } });
+  await world.run('provision-platform', { inputs: { ...inputs('listed', 'pr-110'), 'load-balancer-pool': pool } });
+  const before = (await world.calls()).length;
+  const full = await world.run('provision-platform', { inputs: { ...inputs('listed', 'pr-111'), 'load-balancer-pool': pool } });
+  expect(full.exitCode).toBe(1);
+  expect(full.stdout).toContain('target groups per Application Load Balancer (5');
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+  expect(await taggedResources(world, 'pr-111')).toEqual([]);
+}, 300_000);
+
 test('inputs: load-balancer-pool is not combined with listener-arn; grow-pool needs a pool name', async () => {
   const listener = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/x/0123456789abcdef/0123456789abcdef';
   const both = await world.run('provision-platform', { inputs: inputs('grow', 'pr-90', { 'listener-arn': listener }) });
