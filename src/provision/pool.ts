@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall } from '../aws.ts';
+import { allLoadBalancers } from '../elb/load-balancers.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
@@ -51,17 +52,6 @@ function targetGroupsOf(actions: Action[] | undefined): string[] {
     ...(action.TargetGroupArn ? [action.TargetGroupArn] : []),
     ...(action.ForwardConfig?.TargetGroups ?? []).map((group) => group.TargetGroupArn ?? ''),
   ]);
-}
-
-async function allLoadBalancers(elb: ElasticLoadBalancingV2Client): Promise<LoadBalancer[]> {
-  const balancers: LoadBalancer[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await awsCall('DescribeLoadBalancers', 'load balancers', () => elb.send(new DescribeLoadBalancersCommand({ Marker: marker, PageSize: 400 })));
-    balancers.push(...(page.LoadBalancers ?? []));
-    marker = page.NextMarker;
-  } while (marker);
-  return balancers;
 }
 
 async function quotas(elb: ElasticLoadBalancingV2Client): Promise<Quotas> {

@@ -5,12 +5,12 @@ import {
   CreateListenerCommand,
   CreateLoadBalancerCommand,
   DescribeListenersCommand,
-  DescribeLoadBalancersCommand,
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
+import { allLoadBalancers } from '../elb/load-balancers.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { fitName, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
@@ -18,13 +18,7 @@ import { ActionError } from '../errors.ts';
 export const TAG_PLATFORM = 'ecs-deploy-actions:platform';
 
 async function findSharedLoadBalancer(elb: ElasticLoadBalancingV2Client, cluster: string): Promise<LoadBalancer | undefined> {
-  const balancers: LoadBalancer[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await awsCall('DescribeLoadBalancers', 'load balancers', () => elb.send(new DescribeLoadBalancersCommand({ Marker: marker, PageSize: 400 })));
-    balancers.push(...(page.LoadBalancers ?? []));
-    marker = page.NextMarker;
-  } while (marker);
+  const balancers = await allLoadBalancers(elb);
   const tags = await describeElbTags(
     elb,
     balancers.map((balancer) => balancer.LoadBalancerArn ?? ''),
