@@ -42,10 +42,29 @@ await runAction('rollout-with-circuit-breaker', async ({ progress, summary, cloc
         status: 'status' in deployment ? deployment.status : outcome.status,
         taskDefinitionArn: deployment.taskDefinitionArn,
         rolledBackTo: 'rolledBackTo' in deployment ? deployment.rolledBackTo : undefined,
+        revertedTo: outcome.reverted.find((back) => back.serviceName === deployment.serviceName)?.taskDefinitionArn,
       })),
     ),
   );
   addDeploymentSummary(summary, outcome.results);
+  if (config.onFailure === 'rollback-all' && failed.length > 0) {
+    summary.add('**on-failure: rollback-all**: every service this run moved went back to the revision it ran before.');
+    summary.addTable(
+      ['service', 'from', 'to', 'back on', 'how'],
+      outcome.results.map((result) => {
+        const reverted = outcome.reverted.find((back) => back.serviceName === result.serviceName);
+        const back = reverted ? reverted.taskDefinitionArn : result.rolledBackTo;
+        const how = reverted ? `rollback-all: ${reverted.status}` : result.rolledBackTo ? 'circuit breaker' : result.status;
+        return [
+          result.serviceName,
+          revisionName(result.previousTaskDefinitionArn),
+          revisionName(result.taskDefinitionArn),
+          back ? revisionName(back) : '',
+          how,
+        ];
+      }),
+    );
+  }
   const rolledBackTo = failed.find((result) => result.rolledBackTo)?.rolledBackTo;
   await github?.deployed(
     failed.length === 0,
@@ -65,8 +84,11 @@ await runAction('rollout-with-circuit-breaker', async ({ progress, summary, cloc
     progress.phase('Why the deployment failed');
     for (const result of failed) for (const line of diagnosisLines(result)) progress.line(line);
     const timedOut = failed.every((result) => result.status === 'timed-out');
+    const reverted = outcome.reverted.map(
+      (back) => `${back.serviceName} (${back.status === 'successful' ? 'back on' : `${back.status} going back to`} ${revisionName(back.taskDefinitionArn)})`,
+    );
     throw new ActionError(
-      failureMessage(failed),
+      `${failureMessage(failed)}${reverted.length > 0 ? `\non-failure: rollback-all put back ${reverted.join(', ')}.` : ''}`,
       timedOut
         ? 'the deployment continues in ECS; wait longer (timeout), or go back with rollback-to-revision (to: previous).'
         : 'see the stopped tasks and their last log lines above; fix the cause and push again.',

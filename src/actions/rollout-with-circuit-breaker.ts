@@ -5,7 +5,7 @@ import { hardeningFindings } from '../ecs/hardening.ts';
 import { runOneOff } from '../ecs/one-off.ts';
 import { pruneRevisions } from '../ecs/prune.ts';
 import { planRevisions, registerRevision } from '../ecs/revision.ts';
-import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, overallStatus } from '../ecs/rollout.ts';
+import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, isFailure, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
 import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
@@ -45,6 +45,7 @@ export const rolloutInputs = {
   hardening: withDefault('warn', choice(['off', 'warn', 'fail'] as const)),
   'dry-run': withDefault('false', boolean()),
   'run-before': optional(command()),
+  'on-failure': withDefault('rollback-failed', choice(['rollback-failed', 'rollback-all'] as const)),
   'github-token': optional(secret()),
 };
 
@@ -105,6 +106,13 @@ export function readRolloutConfig() {
       fix: 'remove run-before or set wait: true.',
     });
   }
+  if (config.onFailure === 'rollback-all' && !config.wait) {
+    problems.push({
+      input: 'on-failure',
+      problem: 'rollback-all needs wait: true (the rollout must see a failure to undo the others).',
+      fix: 'set wait: true, or on-failure: rollback-failed.',
+    });
+  }
   if (config.container && !config.image) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
@@ -119,6 +127,8 @@ export interface RolloutResult {
   status: DeploymentStatus | 'started';
   results: DeploymentResult[];
   started: StartedDeployment[];
+  /** With on-failure: rollback-all, the services this run moved and then put back. */
+  reverted: DeploymentResult[];
 }
 
 /** Registers the revision, rolls every service to it and follows the deployments. */
@@ -148,7 +158,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
       const to = revision.arn ? revisionName(revision.arn) : `new revision of ${revision.registration?.family}`;
       for (const service of revision.services) progress.line(`would deploy ${service.serviceName}: ${revisionName(service.taskDefinition)} → ${to}`);
     }
-    return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [] };
+    return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [], reverted: [] };
   }
 
   const targets: DeployTarget[] = [];
@@ -193,9 +203,13 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     wait: config.wait,
     timeoutSeconds: config.timeout,
   });
-  if (!results) return { taskDefinitionArn, status: 'started', results: [], started };
+  if (!results) return { taskDefinitionArn, status: 'started', results: [], started, reverted: [] };
 
   const status = overallStatus(results.map((result) => result.status));
+  if (isFailure(status) && config.onFailure === 'rollback-all') {
+    const reverted = await revertMoved(context, config, results, targets);
+    return { taskDefinitionArn, status, results, started, reverted };
+  }
   if (status === 'successful' && config.keepRevisions !== undefined) {
     progress.phase(`Keeping the newest ${config.keepRevisions} revisions`);
     const families = new Set(targets.map((target) => familyOf(target.taskDefinitionArn)));
@@ -204,7 +218,31 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
       progress.line(removed.length > 0 ? `Deregistered and deleted ${removed.map(revisionName).join(', ')}` : `${family}: nothing to remove`);
     }
   }
-  return { taskDefinitionArn, status, results, started };
+  return { taskDefinitionArn, status, results, started, reverted: [] };
+}
+
+/**
+ * on-failure: rollback-all. The services of this run that moved to the new revision go back to the one
+ * they ran before, as one release: the failed ones ECS's circuit breaker has put back already.
+ */
+async function revertMoved(context: EngineContext, config: RolloutConfig, results: DeploymentResult[], targets: DeployTarget[]): Promise<DeploymentResult[]> {
+  const moved = results.filter((result) => result.status === 'successful' && !result.unchanged && result.previousTaskDefinitionArn);
+  if (moved.length === 0) return [];
+  const failedNames = results.filter((result) => isFailure(result.status)).map((result) => result.serviceName);
+  context.progress.phase(
+    `Rolling back ${moved.map((result) => result.serviceName).join(', ')} (on-failure: rollback-all, because ${failedNames.join(', ')} failed)`,
+  );
+  const back = await deploy(context, {
+    cluster: config.cluster,
+    targets: moved.map((result) => {
+      const target = targets.find((candidate) => candidate.service.serviceName === result.serviceName) as DeployTarget;
+      return { ...target, taskDefinitionArn: result.previousTaskDefinitionArn };
+    }),
+    forceNewDeployment: false,
+    wait: true,
+    timeoutSeconds: config.timeout,
+  });
+  return back.results ?? [];
 }
 
 function checkHardening(containers: ContainerDefinition[], mode: RolloutConfig['hardening'], progress: EngineContext['progress']): void {

@@ -12,6 +12,7 @@ const malformed: [string, Record<string, string>, string][] = [
   ['rollout-with-circuit-breaker', { timeout: '10 minutes' }, 'timeout'],
   ['rollout-with-circuit-breaker', { wait: 'yes' }, 'wait'],
   ['rollout-with-circuit-breaker', { hardening: 'strict' }, 'hardening'],
+  ['rollout-with-circuit-breaker', { 'on-failure': 'rollback-all', wait: 'false' }, 'on-failure'],
   ['provision-platform', { environment: 'PR_7' }, 'environment'],
   ['provision-platform', { 'listener-arn': 'arn:aws:ecs:us-east-1:123456789012:cluster/previews' }, 'listener-arn'],
   ['provision-platform', { 'listener-arn': listener.replace('us-east-1', 'eu-west-1') }, 'listener-arn'],

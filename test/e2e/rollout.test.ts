@@ -251,3 +251,29 @@ test('one service refuses the update: the others are still deployed and watched,
   ]);
   expect((await describeService(world, 'mixed', 'plain'))?.taskDefinition).toBe(arn);
 });
+
+test('on-failure: rollback-all, the third of three services fails: all three end on their previous revisions, the step names it', async () => {
+  const seeded = [
+    await seedService(world, { cluster: 'release', service: 'web', image: 'shop:v1' }),
+    await seedService(world, { cluster: 'release', service: 'api', image: 'shop:v1' }),
+    await seedService(world, { cluster: 'release', service: 'worker', image: 'shop:v1', command: ['worker'] }),
+  ];
+  await world.control('/_emulator/behaviours', { image: 'shop:v2', kind: 'crash', exitCode: 1, command: ['worker'], logLines: ['worker: REDIS_URL missing'] });
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: { cluster: 'release', service: 'web,api,worker', image: 'shop:v2', 'on-failure': 'rollback-all' },
+  });
+  expect(run.exitCode).toBe(1);
+  expect(run.stdout).toMatch(/::error title=rollout-with-circuit-breaker::Deployment of worker was rolled back: crash on start/);
+  expect(run.stdout).toMatch(/on-failure: rollback-all put back web \(back on release-web:1\), api \(back on release-api:1\)/);
+  for (const [index, name] of ['web', 'api', 'worker'].entries()) {
+    expect((await describeService(world, 'release', name))?.taskDefinition).toBe(seeded[index]?.taskDefinitionArn);
+  }
+  const services = JSON.parse(run.outputs.services ?? '[]') as { service: string; status: string; revertedTo?: string }[];
+  expect(services.map((service) => [service.service, service.status, service.revertedTo?.replace(/.*\//, '')])).toEqual([
+    ['web', 'successful', 'release-web:1'],
+    ['api', 'successful', 'release-api:1'],
+    ['worker', 'rolled-back', undefined],
+  ]);
+  expect(run.summary).toContain('| web | release-web:1 | release-web:2 | release-web:1 | rollback-all: successful |');
+  expect(run.summary).toContain('| worker | release-worker:1 | release-worker:2 | release-worker:1 | circuit breaker |');
+});
