@@ -1,6 +1,7 @@
 // Starts the emulator in-process: every service module on one HTTP server on 127.0.0.1.
 import type { AddressInfo } from 'node:net';
 import { createActionsCache } from './actions-cache.ts';
+import { AlarmStore } from './core/alarms.ts';
 import { BehaviourStore } from './core/behaviours.ts';
 import { createClock } from './core/clock.ts';
 import { FaultStore } from './core/faults.ts';
@@ -45,6 +46,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   let calls: CallRecord[] = [];
   const behaviours = new BehaviourStore();
   const faults = new FaultStore();
+  const alarms = new AlarmStore(() => clock.now());
 
   // Placeholders until the ECR and Logs modules below are created (they need the context first).
   const anyImage: ImageResolver = { resolve: async () => ({ found: true }) };
@@ -70,7 +72,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   context.logs = logs;
   const ec2 = createEc2Service(context);
   const elbv2 = createElbv2Service(context, ec2);
-  const ecs = createEcsService(context, { ec2, elb: elbv2, behaviours });
+  const ecs = createEcsService(context, { ec2, elb: elbv2, behaviours, alarms });
   context.ecsScaling = ecs;
   const route53 = createRoute53Service(context, elbv2);
   const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context), route53];
@@ -84,6 +86,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     modules,
     faults,
     behaviours,
+    alarms,
     calls: () => calls,
     github,
     actionsCache,
@@ -110,6 +113,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       actionsCache.reset();
       faults.clear();
       behaviours.clear();
+      alarms.clear();
       calls = [];
     },
     state: () => ({
@@ -119,6 +123,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       github: github.state(),
       actionsCache: actionsCache.state(),
       behaviours: behaviours.list(),
+      alarms: alarms.list().alarms,
       faults: faults.list(),
     }),
   });

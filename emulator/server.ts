@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { ACTIONS_CACHE_PREFIX, type ActionsCache } from './actions-cache.ts';
+import type { AlarmStore } from './core/alarms.ts';
 import type { BehaviourStore } from './core/behaviours.ts';
 import type { ManagedClock } from './core/clock.ts';
 import type { FaultRule, FaultStore } from './core/faults.ts';
@@ -33,6 +34,7 @@ export interface ServerDeps {
   modules: ServiceModule[];
   faults: FaultStore;
   behaviours: BehaviourStore;
+  alarms: AlarmStore;
   calls: () => CallRecord[];
   github: GithubApi;
   actionsCache: ActionsCache;
@@ -286,6 +288,8 @@ export function createServer(deps: ServerDeps): http.Server {
       }
       if (path === '/_emulator/behaviours' && method === 'POST') return sendJson(res, 200, deps.behaviours.set(input));
       if (path === '/_emulator/behaviours' && method === 'GET') return sendJson(res, 200, deps.behaviours.list());
+      if (path === '/_emulator/alarms' && method === 'POST') return sendJson(res, 200, deps.alarms.set(input));
+      if (path === '/_emulator/alarms' && method === 'GET') return sendJson(res, 200, deps.alarms.list());
       if (path === '/_emulator/faults' && method === 'POST') return sendJson(res, 200, deps.faults.add(input));
       if (path === '/_emulator/faults' && method === 'GET') return sendJson(res, 200, deps.faults.list());
       if (path === '/_emulator/faults' && method === 'DELETE') {

@@ -58,6 +58,8 @@ export interface LoadBalancerRef {
   containerName?: string;
   containerPort?: number;
   loadBalancerName?: string;
+  /** Blue/green, canary and linear: the second target group and the listener rules ECS shifts traffic on. */
+  advancedConfiguration?: { alternateTargetGroupArn: string; productionListenerRule: string; testListenerRule?: string; roleArn?: string };
 }
 
 export interface DeploymentConfig {
@@ -80,6 +82,39 @@ export interface Deployment extends DeploymentConfig {
   rolloutStateReason: string;
   revisionArn: string;
   serviceDeploymentArn: string;
+  /** Where this deployment's tasks register when not in the service's target groups (the green target group). */
+  registerIn?: LoadBalancerRef[];
+  shift?: TrafficShift;
+}
+
+/** The lifecycle stages of a blue/green, canary or linear deployment, in order (ServiceDeployment.lifecycleStage). */
+export const LIFECYCLE_STAGES = [
+  'RECONCILE_SERVICE',
+  'PRE_SCALE_UP',
+  'SCALE_UP',
+  'POST_SCALE_UP',
+  'TEST_TRAFFIC_SHIFT',
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+  'BAKE_TIME',
+  'CLEAN_UP',
+] as const;
+export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
+
+/** A deployment that moves traffic from the blue target group to the green one on listener rules. */
+export interface TrafficShift {
+  strategy: 'BLUE_GREEN' | 'CANARY' | 'LINEAR';
+  stage: LifecycleStage;
+  productionRule: string;
+  testRule?: string;
+  blue: string;
+  green: string;
+  /** Production traffic on green after each step, ending at 100, and the minutes to wait between steps. */
+  steps: number[];
+  stepMinutes: number;
+  bakeMinutes: number;
+  timer?: { id: number };
 }
 
 export interface ServiceDeploymentRec {
@@ -98,6 +133,8 @@ export interface ServiceDeploymentRec {
   deploymentConfiguration: Json;
   rollback?: { reason: string; startedAt: Date; serviceRevisionArn: string };
   circuitBreaker: { status: string; failureCount: number; threshold: number };
+  lifecycleStage?: LifecycleStage;
+  alarms: { status: string; alarmNames?: string[]; triggeredAlarmNames?: string[] };
 }
 
 export interface Revision extends DeploymentConfig {

@@ -1,6 +1,7 @@
 // The ECS service scheduler and task lifecycle, driven by the emulated clock: rolling deployments,
 // target registration and draining, the deployment circuit breaker with rollback, service events.
 import { randomUUID } from 'node:crypto';
+import type { AlarmStore } from '../core/alarms.ts';
 import type { BehaviourStore } from '../core/behaviours.ts';
 import { deploymentId, hex, taskId } from '../core/ids.ts';
 import type { EmulatorContext, TaskBehaviour } from '../core/types.ts';
@@ -11,6 +12,7 @@ import {
   type DeploymentConfig,
   type Json,
   LATENCY,
+  type LifecycleStage,
   type Revision,
   type Service,
   type ServiceDeploymentRec,
@@ -24,6 +26,7 @@ export interface SchedulerDeps {
   ec2: Ec2Network;
   elb: ElbTargets;
   behaviours: BehaviourStore;
+  alarms: AlarmStore;
 }
 
 export interface Store {
@@ -306,7 +309,8 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
     }
     if (svc) {
       const registered = new Map<string, number>();
-      for (const lb of svc.config.loadBalancers) {
+      const d = svc.deployments.find((x) => x.id === task.deploymentId);
+      for (const lb of d?.registerIn ?? svc.config.loadBalancers) {
         if (!lb.targetGroupArn || !lb.containerPort) continue;
         elb.register(lb.targetGroupArn, task.ip, lb.containerPort, task.availabilityZone);
         task.targets.push({ targetGroupArn: lb.targetGroupArn, port: lb.containerPort });
@@ -413,16 +417,34 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
       sd.circuitBreaker.status = 'TRIGGERED';
       sd.updatedAt = now();
     }
+    fail(svc, d, rollback, {
+      statusReason: 'ECS deployment circuit breaker: tasks failed to start.',
+      rollbackReason: 'Service deployment rolled back because the circuit breaker threshold was exceeded.',
+      rollbackNote: `ECS deployment circuit breaker: rolling back to deploymentId`,
+    });
+  }
+
+  /** A failed deployment rolls back to the last completed one when asked and possible, else stops. */
+  function fail(svc: Service, d: Deployment, rollback: boolean, why: { statusReason: string; rollbackReason: string; rollbackNote: string }): void {
+    const sd = store.serviceDeployments.get(d.serviceDeploymentArn);
+    if (d.shift?.timer) ctx.clock.clearTimer(d.shift.timer);
     const target = svc.lastCompleted;
     if (!rollback || !target) {
       if (sd) {
         sd.status = 'STOPPED';
         sd.stoppedAt = now();
-        sd.statusReason = rollback
-          ? 'ECS deployment circuit breaker: tasks failed to start. No previous completed deployment to roll back to.'
-          : 'ECS deployment circuit breaker: tasks failed to start.';
+        sd.statusReason = rollback ? `${why.statusReason} No previous completed deployment to roll back to.` : why.statusReason;
       }
       return;
+    }
+    // Production (and test) traffic goes back to blue at once, before green is scaled in.
+    if (d.shift) {
+      const back = [
+        { targetGroupArn: d.shift.blue, weight: 100 },
+        { targetGroupArn: d.shift.green, weight: 0 },
+      ];
+      elb.setRuleForward(d.shift.productionRule, back);
+      if (d.shift.testRule) elb.setRuleForward(d.shift.testRule, back);
     }
     // Roll back: the last completed deployment becomes primary again (a new deployment when it is gone).
     let r = svc.deployments.find((x) => x.id === target.id);
@@ -438,7 +460,7 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
       serviceDeploymentArn: d.serviceDeploymentArn,
     });
     d.status = 'ACTIVE';
-    d.rolloutStateReason = `ECS deployment circuit breaker: rolling back to deploymentId ${r.id}.`;
+    d.rolloutStateReason = `${why.rollbackNote} ${r.id}.`;
     svc.deployments = [r, ...svc.deployments.filter((x) => x !== r)];
     // The service takes back the rolled-back-to configuration, not only its task definition.
     svc.taskDefinition = r.taskDefinition;
@@ -449,16 +471,120 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
     event(svc, `rolling back to deployment ${r.id}.`);
     if (sd) {
       sd.status = 'ROLLBACK_IN_PROGRESS';
-      sd.statusReason = 'ECS deployment circuit breaker: tasks failed to start.';
-      sd.rollback = {
-        reason: 'Service deployment rolled back because the circuit breaker threshold was exceeded.',
-        startedAt: now(),
-        serviceRevisionArn: r.revisionArn,
-      };
+      sd.statusReason = why.statusReason;
+      sd.rollback = { reason: why.rollbackReason, startedAt: now(), serviceRevisionArn: r.revisionArn };
     }
     svc.steady = false;
     scheduleReconcile(svc);
   }
+
+  // ---- blue/green, canary and linear deployments ----
+
+  function setStage(d: Deployment, stage: LifecycleStage): void {
+    if (!d.shift) return;
+    d.shift.stage = stage;
+    const sd = store.serviceDeployments.get(d.serviceDeploymentArn);
+    if (sd) {
+      sd.lifecycleStage = stage;
+      sd.updatedAt = now();
+    }
+  }
+
+  /** Runs fn after the given emulated seconds unless the deployment has stopped being the one in progress. */
+  function afterStage(svc: Service, d: Deployment, seconds: number, fn: () => void): void {
+    const shift = d.shift;
+    if (!shift) return;
+    if (shift.timer) ctx.clock.clearTimer(shift.timer);
+    shift.timer = ctx.clock.setTimer(seconds, () => {
+      shift.timer = undefined;
+      if (d.status !== 'PRIMARY' || d.rolloutState !== 'IN_PROGRESS' || !svc.deployments.includes(d)) return;
+      fn();
+    });
+  }
+
+  /** Weights for a green share in percent: whole percentages as they are, tenths scaled by 10 (ALB weights are 0-999 integers). */
+  function weights(blue: string, green: string, percent: number): { targetGroupArn: string; weight: number }[] {
+    const scale = Number.isInteger(percent) ? 1 : 10;
+    return [
+      { targetGroupArn: blue, weight: Math.round((100 - percent) * scale) },
+      { targetGroupArn: green, weight: Math.round(percent * scale) },
+    ];
+  }
+
+  /** Starts a deployment's lifecycle: nothing launches until SCALE_UP, the scheduler's next pass. */
+  function beginShift(svc: Service, d: Deployment): void {
+    const shift = d.shift;
+    if (!shift) return;
+    // Both target groups sit on the rule from the start (green at 0), so green's targets are health-checked.
+    elb.setRuleForward(shift.productionRule, weights(shift.blue, shift.green, 0));
+    setStage(d, 'PRE_SCALE_UP');
+    afterStage(svc, d, LATENCY.reconcile, () => {
+      setStage(d, 'SCALE_UP');
+      scheduleReconcile(svc);
+    });
+  }
+
+  /** From POST_SCALE_UP (green healthy at full size) through the traffic shifts and bake time to CLEAN_UP. */
+  function afterScaleUp(svc: Service, d: Deployment): void {
+    const shift = d.shift;
+    if (!shift) return;
+    const step = (stage: LifecycleStage, seconds: number, next: () => void): void => {
+      setStage(d, stage);
+      if (alarmCheck(svc, d)) return;
+      afterStage(svc, d, seconds, next);
+    };
+    const production = (i: number): void => {
+      const percent = shift.steps[i] as number;
+      elb.setRuleForward(shift.productionRule, weights(shift.blue, shift.green, percent));
+      event(svc, `(deployment ${d.id}) shifted ${percent}% of production traffic to (target-group ${shift.green}).`);
+      const last = i === shift.steps.length - 1;
+      step('PRODUCTION_TRAFFIC_SHIFT', last ? LATENCY.reconcile : shift.stepMinutes * 60, () =>
+        last ? step('POST_PRODUCTION_TRAFFIC_SHIFT', LATENCY.reconcile, bake) : production(i + 1),
+      );
+    };
+    const bake = (): void =>
+      step('BAKE_TIME', shift.bakeMinutes * 60, () => {
+        setStage(d, 'CLEAN_UP');
+        scheduleReconcile(svc);
+      });
+    step('POST_SCALE_UP', LATENCY.reconcile, () => {
+      if (shift.testRule) elb.setRuleForward(shift.testRule, weights(shift.blue, shift.green, 100));
+      step('TEST_TRAFFIC_SHIFT', LATENCY.reconcile, () => step('POST_TEST_TRAFFIC_SHIFT', LATENCY.reconcile, () => production(0)));
+    });
+  }
+
+  // ---- CloudWatch alarms ----
+
+  /** Fails the deployment when one of its alarms is in ALARM; true when it did. */
+  function alarmCheck(svc: Service, d: Deployment): boolean {
+    const sd = store.serviceDeployments.get(d.serviceDeploymentArn);
+    if (sd?.alarms.status !== 'MONITORING' || d.status !== 'PRIMARY' || d.rolloutState !== 'IN_PROGRESS') return false;
+    const triggered = (sd.alarms.alarmNames ?? []).filter((n) => deps.alarms.state(n) === 'ALARM');
+    if (!triggered.length) return false;
+    const names = triggered.join(', ');
+    sd.alarms.status = 'TRIGGERED';
+    sd.alarms.triggeredAlarmNames = triggered;
+    sd.updatedAt = now();
+    d.rolloutState = 'FAILED';
+    d.rolloutStateReason = `ECS deployment ${d.id} failed: alarm(s) in ALARM state: ${names}.`;
+    d.updatedAt = now();
+    event(svc, `(deployment ${d.id}) deployment failed: alarm(s) detected: ${names}.`);
+    const alarms = (svc.deploymentConfiguration.alarms ?? {}) as Json;
+    fail(svc, d, alarms.rollback === true, {
+      statusReason: `Service deployment failed: alarm(s) in ALARM state: ${names}.`,
+      rollbackReason: `Service deployment rolled back because of alarm(s) in ALARM state: ${names}.`,
+      rollbackNote: 'ECS deployment alarms: rolling back to deploymentId',
+    });
+    return true;
+  }
+
+  deps.alarms.onChange((_name, state) => {
+    if (state !== 'ALARM') return;
+    for (const svc of store.services.values()) {
+      const p = primary(svc);
+      if (p) alarmCheck(svc, p);
+    }
+  });
 
   function complete(svc: Service, d: Deployment): void {
     d.rolloutState = 'COMPLETED';
@@ -472,6 +598,7 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
       sd.finishedAt = now();
       sd.updatedAt = now();
       if (sd.circuitBreaker.status === 'MONITORING') sd.circuitBreaker.status = 'MONITORING_COMPLETE';
+      if (sd.alarms.status === 'MONITORING') sd.alarms.status = 'MONITORING_COMPLETE';
     }
   }
 
@@ -491,10 +618,12 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
     let changed = false;
 
     // Launch the primary's missing tasks within maximumPercent (a failed deployment launches no more).
-    const halted = p.rolloutState === 'FAILED';
+    // Green launches nothing before SCALE_UP, then scales to full size beside blue whatever maximumPercent says.
+    const shifting = !!p.shift && p.shift.stage !== 'CLEAN_UP';
+    const halted = p.rolloutState === 'FAILED' || p.shift?.stage === 'PRE_SCALE_UP';
     const need = desired - primaryLive.length;
     if (need > 0 && !halted) {
-      const room = Math.max(0, maxTotal - liveTasks.length);
+      const room = shifting ? need : Math.max(0, maxTotal - liveTasks.length);
       const count = Math.min(need, room);
       if (count > 0) {
         const launchType = p.capacityProviderStrategy?.length ? 'FARGATE' : (p.launchType ?? 'FARGATE');
@@ -531,10 +660,10 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
       stopMany(svc, extra, `Scaling activity initiated by (deployment ${p.id})`);
       changed ||= extra.length > 0;
     }
-    // Stop old tasks while the healthy count stays at or above minimumHealthyPercent.
+    // Stop old tasks while the healthy count stays at or above minimumHealthyPercent (blue stays until CLEAN_UP).
     let healthyCount = serviceTasks(svc).filter((t) => live(t) && healthy(t)).length;
     const toStop: Task[] = [];
-    for (const t of [...old].sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
+    for (const t of shifting ? [] : [...old].sort((a, b) => Number(healthy(a)) - Number(healthy(b)))) {
       if (!healthy(t)) toStop.push(t);
       else if (healthyCount - 1 >= minHealthy) {
         toStop.push(t);
@@ -563,7 +692,8 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
       for (const d of svc.deployments) d.status = 'INACTIVE';
       return;
     }
-    if (settled && p.rolloutState === 'IN_PROGRESS') complete(svc, p);
+    if (p.shift?.stage === 'SCALE_UP' && p.rolloutState === 'IN_PROGRESS' && primaryHealthy.length === desired) afterScaleUp(svc, p);
+    if (settled && p.rolloutState === 'IN_PROGRESS' && !shifting) complete(svc, p);
     if (settled && !svc.steady && p.rolloutState === 'COMPLETED') {
       svc.steady = true;
       event(svc, 'has reached a steady state.');
@@ -622,7 +752,7 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
     return !task.containers.some((c) => behaviourOf(c).kind === 'unhealthy');
   });
 
-  return { createTask, stopTask, reconcile, scheduleReconcile, event, healthy, clearTaskTimers };
+  return { createTask, stopTask, reconcile, scheduleReconcile, event, healthy, clearTaskTimers, beginShift };
 }
 
 export type Scheduler = ReturnType<typeof createScheduler>;

@@ -1,5 +1,6 @@
 // Amazon ECS (JSON 1.1, AmazonEC2ContainerServiceV20141113): clusters, task definitions, services,
 // service deployments and revisions, tasks, tags. The behaviour over time lives in ecs-scheduler.ts.
+import type { AlarmStore } from '../core/alarms.ts';
 import type { BehaviourStore } from '../core/behaviours.ts';
 import { deploymentId, digits } from '../core/ids.ts';
 import { AwsError, type EcsScaling, type EmulatorContext, type ServiceModule } from '../core/types.ts';
@@ -14,6 +15,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const last = (arn: string): string => arn.split('/').pop() ?? arn;
 
 const invalid = (message: string): AwsError => new AwsError('InvalidParameterException', message);
+const STRATEGIES = ['ROLLING', 'BLUE_GREEN', 'CANARY', 'LINEAR'];
 const client = (message: string): AwsError => new AwsError('ClientException', message);
 
 function requireString(input: Json, key: string): string {
@@ -50,6 +52,7 @@ export interface EcsDeps {
   ec2: Ec2Network;
   elb: ElbTargets;
   behaviours: BehaviourStore;
+  alarms: AlarmStore;
 }
 
 export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceModule & EcsScaling {
@@ -63,14 +66,18 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     tags: new Map(),
   };
   let revisionsByFamily = new Map<string, number>();
-  const scheduler = createScheduler({ ctx, ec2: deps.ec2, elb: deps.elb, behaviours: deps.behaviours }, store);
+  const scheduler = createScheduler({ ctx, ec2: deps.ec2, elb: deps.elb, behaviours: deps.behaviours, alarms: deps.alarms }, store);
 
   const arnPrefix = (): string => `arn:aws:ecs:${ctx.region}:${ctx.accountId}`;
   const now = (): Date => new Date(ctx.clock.now());
 
   // A target group stays in use while a live service routes to it.
   deps.elb.setUsage((tgArn) =>
-    [...store.services.values()].some((s) => s.status !== 'INACTIVE' && s.config.loadBalancers.some((lb) => lb.targetGroupArn === tgArn)),
+    [...store.services.values()].some(
+      (s) =>
+        s.status !== 'INACTIVE' &&
+        s.config.loadBalancers.some((lb) => lb.targetGroupArn === tgArn || lb.advancedConfiguration?.alternateTargetGroupArn === tgArn),
+    ),
   );
 
   // ---- lookups ----
@@ -312,9 +319,9 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
       status: sd.status,
       deploymentConfiguration: sd.deploymentConfiguration,
       deploymentCircuitBreaker: sd.circuitBreaker,
-      alarms: { status: 'DISABLED' },
+      alarms: sd.alarms,
     };
-    for (const k of ['finishedAt', 'stoppedAt', 'statusReason', 'rollback'] as const) if (sd[k] !== undefined) view[k] = sd[k];
+    for (const k of ['finishedAt', 'stoppedAt', 'statusReason', 'rollback', 'lifecycleStage'] as const) if (sd[k] !== undefined) view[k] = sd[k];
     return view;
   }
 
@@ -373,8 +380,42 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
       if (!arr<Json>(container.portMappings).some((p) => p.containerPort === containerPort)) {
         throw invalid(`The container ${containerName} did not have a container port ${containerPort} defined.`);
       }
-      return { targetGroupArn: tgArn, containerName, containerPort: containerPort as number };
+      const ref: LoadBalancerRef = { targetGroupArn: tgArn, containerName, containerPort: containerPort as number };
+      if (lb.advancedConfiguration) ref.advancedConfiguration = validateAdvanced(lb.advancedConfiguration as Json, tgArn);
+      return ref;
     });
+  }
+
+  function validateAdvanced(ac: Json, tgArn: string): NonNullable<LoadBalancerRef['advancedConfiguration']> {
+    const alternate = str(ac.alternateTargetGroupArn);
+    const production = str(ac.productionListenerRule);
+    if (!alternate) throw invalid('alternateTargetGroupArn must be specified in advancedConfiguration.');
+    if (!production) throw invalid('productionListenerRule must be specified in advancedConfiguration.');
+    if (!deps.elb.targetGroup(alternate)) throw invalid(`Unable to find target group ${alternate}.`);
+    if (alternate === tgArn) throw invalid('The alternateTargetGroupArn must be different from the targetGroupArn.');
+    const out: NonNullable<LoadBalancerRef['advancedConfiguration']> = { alternateTargetGroupArn: alternate, productionListenerRule: production };
+    const test = str(ac.testListenerRule);
+    for (const rule of [production, test]) {
+      if (!rule) continue;
+      const forward = deps.elb.ruleForward(rule);
+      if (!forward) throw invalid(`Unable to find listener rule ${rule} with a forward action.`);
+      if (!forward.some((g) => g.targetGroupArn === tgArn || g.targetGroupArn === alternate)) {
+        throw invalid(`The listener rule ${rule} does not forward to target group ${tgArn} or ${alternate}.`);
+      }
+    }
+    if (test) out.testListenerRule = test;
+    if (str(ac.roleArn)) out.roleArn = str(ac.roleArn);
+    return out;
+  }
+
+  /** Blue/green, canary and linear deployments shift traffic on a listener rule: they need a load balancer that says where. */
+  function validateStrategy(dc: Json, loadBalancers: LoadBalancerRef[]): void {
+    const strategy = dc.strategy ?? 'ROLLING';
+    if (strategy !== 'ROLLING' && !loadBalancers.some((lb) => lb.advancedConfiguration)) {
+      throw invalid(
+        `The ${strategy} deployment strategy requires a load balancer with an advancedConfiguration (alternateTargetGroupArn and productionListenerRule).`,
+      );
+    }
   }
 
   function validateCapacity(input: Json, c: Cluster): { launchType?: string; capacityProviderStrategy?: Json[] } {
@@ -416,8 +457,45 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     }
     if (dc.maximumPercent !== undefined) out.maximumPercent = dc.maximumPercent;
     if (dc.minimumHealthyPercent !== undefined) out.minimumHealthyPercent = dc.minimumHealthyPercent;
-    if (dc.alarms) out.alarms = dc.alarms;
-    if (dc.strategy) out.strategy = dc.strategy;
+    if (dc.alarms) {
+      const a = dc.alarms as Json;
+      if (!Array.isArray(a.alarmNames) || typeof a.enable !== 'boolean' || typeof a.rollback !== 'boolean') {
+        throw invalid('alarms requires alarmNames, enable and rollback.');
+      }
+      out.alarms = a;
+    }
+    if (dc.strategy !== undefined) {
+      if (!STRATEGIES.includes(String(dc.strategy)))
+        throw invalid(`Invalid deployment strategy ${String(dc.strategy)}. Valid values: ${STRATEGIES.join(', ')}.`);
+      out.strategy = dc.strategy;
+    }
+    const minutes = (v: unknown, what: string): void => {
+      if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1440))
+        throw invalid(`${what} must be between 0 and 1440 minutes.`);
+    };
+    const tenths = (v: unknown, lo: number, what: string): void => {
+      const n = Number(v);
+      if (v !== undefined && !(n >= lo && n <= 100 && Math.abs(n * 10 - Math.round(n * 10)) < 1e-9)) {
+        throw invalid(`${what} must be a multiple of 0.1 from ${lo.toFixed(1)} to 100.0.`);
+      }
+    };
+    if (dc.bakeTimeInMinutes !== undefined) {
+      minutes(dc.bakeTimeInMinutes, 'bakeTimeInMinutes');
+      out.bakeTimeInMinutes = dc.bakeTimeInMinutes;
+    }
+    if (dc.canaryConfiguration) {
+      const cc = dc.canaryConfiguration as Json;
+      tenths(cc.canaryPercent, 0.1, 'canaryPercent');
+      minutes(cc.canaryBakeTimeInMinutes, 'canaryBakeTimeInMinutes');
+      out.canaryConfiguration = cc;
+    }
+    if (dc.linearConfiguration) {
+      const lc = dc.linearConfiguration as Json;
+      tenths(lc.stepPercent, 3, 'stepPercent');
+      minutes(lc.stepBakeTimeInMinutes, 'stepBakeTimeInMinutes');
+      out.linearConfiguration = lc;
+    }
+    if (dc.lifecycleHooks) out.lifecycleHooks = dc.lifecycleHooks;
     const max = Number(out.maximumPercent);
     const min = Number(out.minimumHealthyPercent);
     if (!(max >= 100)) throw invalid('The maximumPercent must be greater than or equal to 100.');
@@ -442,6 +520,51 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     return rev;
   }
 
+  /**
+   * Blue/green, canary and linear: green registers in whichever of the two target groups the last completed
+   * deployment does not use. A service's first deployment has no blue to shift from and runs as a rolling one.
+   */
+  function planShift(svc: Service, d: Deployment): void {
+    const dc = svc.deploymentConfiguration;
+    const strategy = dc.strategy;
+    if (strategy !== 'BLUE_GREEN' && strategy !== 'CANARY' && strategy !== 'LINEAR') return;
+    const lb = svc.config.loadBalancers.find((x) => x.advancedConfiguration);
+    const ac = lb?.advancedConfiguration;
+    const blueRun = svc.lastCompleted;
+    if (!lb?.targetGroupArn || !ac || !blueRun) return;
+    const i = svc.config.loadBalancers.indexOf(lb);
+    const blue = blueRun.registerIn?.[i]?.targetGroupArn ?? lb.targetGroupArn;
+    const green = blue === ac.alternateTargetGroupArn ? lb.targetGroupArn : ac.alternateTargetGroupArn;
+    const canary = (dc.canaryConfiguration ?? {}) as Json;
+    const linear = (dc.linearConfiguration ?? {}) as Json;
+    let steps = [100];
+    let stepMinutes = 0;
+    if (strategy === 'CANARY') {
+      // AWS's defaults: 5% for 10 minutes.
+      steps = [Number(canary.canaryPercent ?? 5), 100];
+      stepMinutes = Number(canary.canaryBakeTimeInMinutes ?? 10);
+    } else if (strategy === 'LINEAR') {
+      // AWS's defaults: 10% every 6 minutes; no wait after the step that reaches 100%.
+      const step = Number(linear.stepPercent ?? 10);
+      steps = [];
+      for (let k = 1; k * step < 100 - 1e-9; k++) steps.push(Math.round(k * step * 10) / 10);
+      steps.push(100);
+      stepMinutes = Number(linear.stepBakeTimeInMinutes ?? 6);
+    }
+    d.registerIn = svc.config.loadBalancers.map((x) => (x === lb ? { ...x, targetGroupArn: green } : x));
+    d.shift = {
+      strategy,
+      stage: 'PRE_SCALE_UP',
+      productionRule: ac.productionListenerRule,
+      blue,
+      green,
+      steps: [...new Set(steps)],
+      stepMinutes,
+      bakeMinutes: Number(dc.bakeTimeInMinutes ?? 0),
+    };
+    if (ac.testListenerRule) d.shift.testRule = ac.testListenerRule;
+  }
+
   function startDeployment(svc: Service): void {
     const previous = svc.deployments.find((d) => d.status === 'PRIMARY');
     const rev = newRevision(svc, svc.config);
@@ -461,7 +584,10 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         failureCount: 0,
         threshold: circuitBreakerThreshold(svc.deploymentConfiguration, svc.desiredCount),
       },
+      alarms: { status: 'DISABLED' },
     };
+    const alarms = (svc.deploymentConfiguration.alarms ?? {}) as Json;
+    if (alarms.enable === true) sd.alarms = { status: 'MONITORING', alarmNames: arr<string>(alarms.alarmNames) };
     // A newer deployment supersedes one still in progress.
     if (previous) {
       previous.status = 'ACTIVE';
@@ -488,7 +614,9 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
       serviceDeploymentArn: sd.arn,
     };
     d.rolloutStateReason = `ECS deployment ${d.id} in progress.`;
+    planShift(svc, d);
     svc.deployments.unshift(d);
+    scheduler.beginShift(svc, d);
     svc.steady = false;
     svc.placementReported = undefined;
     scheduler.scheduleReconcile(svc);
@@ -810,6 +938,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
           const propagateTags = str(input.propagateTags) ?? 'NONE';
           if (!['NONE', 'SERVICE', 'TASK_DEFINITION'].includes(propagateTags)) throw invalid(`Invalid value for propagateTags: ${propagateTags}`);
           const deploymentConfiguration = deploymentConfigurationOf(input.deploymentConfiguration);
+          validateStrategy(deploymentConfiguration, loadBalancers);
           const tags = validateTags(input.tags);
           const existing = [...store.services.values()].find((s) => s.clusterArn === c.arn && s.name === name && s.status !== 'INACTIVE');
           if (existing) throw invalid('Creation of service was not idempotent.');
@@ -886,8 +1015,11 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
             if (!next.loadBalancers.length) throw invalid('Health check grace period is only valid for services configured to use load balancers');
             svc.healthCheckGracePeriodSeconds = Number(input.healthCheckGracePeriodSeconds);
           }
-          if (input.deploymentConfiguration)
-            svc.deploymentConfiguration = deploymentConfigurationOf(input.deploymentConfiguration, svc.deploymentConfiguration);
+          const deploymentConfiguration = input.deploymentConfiguration
+            ? deploymentConfigurationOf(input.deploymentConfiguration, svc.deploymentConfiguration)
+            : svc.deploymentConfiguration;
+          validateStrategy(deploymentConfiguration, next.loadBalancers);
+          svc.deploymentConfiguration = deploymentConfiguration;
           if (input.propagateTags) svc.propagateTags = String(input.propagateTags);
           if (typeof input.enableECSManagedTags === 'boolean') svc.enableECSManagedTags = input.enableECSManagedTags;
           if (typeof input.enableExecuteCommand === 'boolean') svc.enableExecuteCommand = input.enableExecuteCommand;

@@ -120,6 +120,15 @@ export interface ElbTargets {
   onHealthChange(fn: (tgArn: string, id: string, port: number, state: string) => void): void;
   /** Another module (ECS) reports target groups its services use. */
   setUsage(fn: (tgArn: string) => boolean): void;
+  /** The target groups and weights of a rule's forward action (default rules too); undefined without a forward. */
+  ruleForward(ruleArn: string): WeightedTargetGroup[] | undefined;
+  /** Sets the weights of a rule's forward action: ECS shifting traffic between a service's two target groups. */
+  setRuleForward(ruleArn: string, groups: WeightedTargetGroup[]): void;
+}
+
+export interface WeightedTargetGroup {
+  targetGroupArn: string;
+  weight: number;
 }
 
 const ATTRIBUTE_DEFAULTS: Record<string, string> = {
@@ -533,6 +542,7 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
   });
 
   const defaultRuleOwner = (arn: string): Listener | undefined => [...listeners.values()].find((l) => l.defaultRuleArn === arn);
+  const ruleActions = (arn: string): Action[] | undefined => rules.get(arn)?.actions ?? defaultRuleOwner(arn)?.defaultActions;
   const defaultRuleView = (l: Listener): Record<string, unknown> => ({
     RuleArn: l.defaultRuleArn,
     Priority: 'default',
@@ -652,6 +662,26 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
     },
     setUsage(fn) {
       usage = fn;
+    },
+    ruleForward(ruleArn) {
+      const forward = ruleActions(ruleArn)?.find((a) => a.Type === 'forward');
+      if (!forward) return undefined;
+      return arr<Record<string, unknown>>((forward.ForwardConfig as Record<string, unknown> | undefined)?.TargetGroups).map((t) => ({
+        targetGroupArn: String(t.TargetGroupArn),
+        weight: Number(t.Weight ?? 1),
+      }));
+    },
+    setRuleForward(ruleArn, groups) {
+      const forward = ruleActions(ruleArn)?.find((a) => a.Type === 'forward');
+      if (!forward) return;
+      forward.ForwardConfig = {
+        ...(forward.ForwardConfig as Record<string, unknown>),
+        TargetGroups: groups.map((g) => ({ TargetGroupArn: g.targetGroupArn, Weight: g.weight })),
+      };
+      // DescribeRules names TargetGroupArn only for a single-group forward.
+      if (groups.length === 1) forward.TargetGroupArn = groups[0]?.targetGroupArn;
+      else delete forward.TargetGroupArn;
+      activate(groups.map((g) => g.targetGroupArn));
     },
     loadBalancerByDnsName(dnsName) {
       const wanted = dnsName
