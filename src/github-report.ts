@@ -1,7 +1,6 @@
 // What a pull request shows about its environment: one sticky comment per environment (created once,
 // then edited in place) and a GitHub Deployment with statuses. GitHub trouble never fails a deploy:
 // the AWS work is what the step is for, so a refused call becomes a warning that names the permission.
-import { readFileSync } from 'node:fs';
 import { runUrl } from './environment.ts';
 import { GithubClient, GithubError, type PullRequestRef, pullRequestName, pullRequestOfEvent } from './github.ts';
 import { table } from './report.ts';
@@ -25,25 +24,13 @@ interface CommentState extends EnvironmentFacts {
   updatedAt?: string;
 }
 
-/** The head commit the run is about: a pull request's head, else the pushed commit. */
-function deploymentRef(env: NodeJS.ProcessEnv): string | undefined {
-  if (env.GITHUB_EVENT_PATH) {
-    try {
-      const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { pull_request?: { head?: { sha?: unknown } } };
-      if (typeof event.pull_request?.head?.sha === 'string') return event.pull_request.head.sha;
-    } catch {
-      // No readable payload: fall back on GITHUB_SHA.
-    }
-  }
-  return env.GITHUB_SHA;
-}
-
 export class GithubReport {
   readonly #client: GithubClient;
   readonly #environment: string;
   readonly #repository: { owner: string; repo: string };
   readonly #pullRequest: PullRequestRef | undefined;
   readonly #env: NodeJS.ProcessEnv;
+  /** The deployment `deploying` created, which `deployed` ends. */
   #deploymentId: number | undefined;
 
   /**
@@ -78,7 +65,8 @@ export class GithubReport {
 
   /** A Deployment for this environment, in progress. */
   async deploying(description: string): Promise<void> {
-    const ref = deploymentRef(this.#env);
+    // The head commit the run is about: a pull request's head, else the pushed commit.
+    const ref = this.#pullRequest?.headSha ?? this.#env.GITHUB_SHA;
     if (!ref) return;
     const preview = this.#pullRequest !== undefined;
     await this.#attempt('create the GitHub deployment', 'deployments: write', async () => {
@@ -92,14 +80,17 @@ export class GithubReport {
         production_environment: PRODUCTION_NAMES.includes(this.#environment),
       });
       this.#deploymentId = deployment.id;
-      await this.#status('in_progress', description);
+      await this.#status(deployment.id, 'in_progress', description);
     });
   }
 
   /** The deployment's end, and the pull request's comment with what the environment is now. */
   async deployed(ok: boolean, facts: EnvironmentFacts, description: string): Promise<void> {
-    if (this.#deploymentId !== undefined) {
-      await this.#attempt('update the GitHub deployment', 'deployments: write', () => this.#status(ok ? 'success' : 'failure', description, facts.url));
+    const deploymentId = this.#deploymentId;
+    if (deploymentId !== undefined) {
+      await this.#attempt('update the GitHub deployment', 'deployments: write', () =>
+        this.#status(deploymentId, ok ? 'success' : 'failure', description, facts.url),
+      );
     }
     await this.#updateComment({ ...facts, destroyed: false });
   }
@@ -111,10 +102,7 @@ export class GithubReport {
         'GET',
         `${this.#repoPath()}/deployments?environment=${encodeURIComponent(this.#environment)}&per_page=100`,
       );
-      for (const deployment of deployments) {
-        this.#deploymentId = deployment.id;
-        await this.#status('inactive', 'Environment torn down');
-      }
+      for (const deployment of deployments) await this.#status(deployment.id, 'inactive', 'Environment torn down');
     });
     await this.#updateComment({ status: 'destroyed', destroyed: true });
   }
@@ -123,8 +111,8 @@ export class GithubReport {
     return `/repos/${encodeURIComponent(this.#repository.owner)}/${encodeURIComponent(this.#repository.repo)}`;
   }
 
-  async #status(state: string, description: string, environmentUrl?: string): Promise<void> {
-    await this.#client.request('POST', `${this.#repoPath()}/deployments/${this.#deploymentId}/statuses`, {
+  async #status(deploymentId: number, state: string, description: string, environmentUrl?: string): Promise<void> {
+    await this.#client.request('POST', `${this.#repoPath()}/deployments/${deploymentId}/statuses`, {
       state,
       description: description.slice(0, 140),
       log_url: runUrl(this.#env),

@@ -7,6 +7,8 @@ export interface PullRequestRef {
   owner: string;
   repo: string;
   number: number;
+  /** The head commit, when the event names it. */
+  headSha?: string;
 }
 
 export interface PullRequest {
@@ -86,7 +88,7 @@ export class GithubClient {
 /** The pull request this run belongs to, from the event payload (pull_request and pull_request_* events carry it). */
 export function pullRequestOfEvent(env: NodeJS.ProcessEnv = process.env): PullRequestRef | undefined {
   if (!env.GITHUB_EVENT_PATH) return undefined;
-  let event: { pull_request?: { number?: unknown }; repository?: { full_name?: unknown } };
+  let event: { pull_request?: { number?: unknown; head?: { sha?: unknown } }; repository?: { full_name?: unknown } };
   try {
     event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
   } catch {
@@ -97,5 +99,6 @@ export function pullRequestOfEvent(env: NodeJS.ProcessEnv = process.env): PullRe
   const fullName = typeof event.repository?.full_name === 'string' ? event.repository.full_name : env.GITHUB_REPOSITORY;
   const [owner, repo] = (fullName ?? '').split('/');
   if (typeof number !== 'number' || !Number.isInteger(number) || !owner || !repo) return undefined;
-  return { owner, repo, number };
+  const headSha = event.pull_request?.head?.sha;
+  return typeof headSha === 'string' ? { owner, repo, number, headSha } : { owner, repo, number };
 }

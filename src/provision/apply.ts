@@ -17,7 +17,6 @@ import {
   DeleteTargetGroupCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
-  DescribeRulesCommand,
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   type ElasticLoadBalancingV2Client,
@@ -36,6 +35,7 @@ import { findServiceDeployment, type StartedDeployment, startDeployment } from '
 import { registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollout.ts';
 import { describeServices, tagsOf, toEcsTags } from '../ecs/services.ts';
+import { listenerRules } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
@@ -371,7 +371,7 @@ async function ensureRule(
   const conditions = ruleConditions(spec, config);
   const actions = [{ Type: 'forward' as const, TargetGroupArn: targetGroupArn }];
   for (let attempt = 0; attempt < 20; attempt++) {
-    const rules = (await awsCall('DescribeRules', listenerArn, () => elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn })))).Rules ?? [];
+    const rules = await listenerRules(elb, listenerArn);
     const candidates = rules.filter((rule) => !rule.IsDefault);
     const tags = await describeElbTags(
       elb,

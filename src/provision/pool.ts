@@ -4,17 +4,15 @@
 import {
   type Action,
   CreateLoadBalancerCommand,
-  DescribeAccountLimitsCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
-  DescribeRulesCommand,
   type ElasticLoadBalancingV2Client,
   type Listener,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall } from '../aws.ts';
-import { allLoadBalancers } from '../elb/load-balancers.ts';
+import { accountLimits, allLoadBalancers, listenerRules } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
@@ -55,13 +53,7 @@ function targetGroupsOf(actions: Action[] | undefined): string[] {
 }
 
 async function quotas(elb: ElasticLoadBalancingV2Client): Promise<Quotas> {
-  const limits = new Map<string, number>();
-  let marker: string | undefined;
-  do {
-    const page = await awsCall('DescribeAccountLimits', 'load-balancer quotas', () => elb.send(new DescribeAccountLimitsCommand({ Marker: marker })));
-    for (const limit of page.Limits ?? []) limits.set(limit.Name ?? '', Number(limit.Max));
-    marker = page.NextMarker;
-  } while (marker);
+  const limits = new Map((await accountLimits(elb)).map((limit) => [limit.Name ?? '', Number(limit.Max)]));
   return {
     targetGroups: limits.get('target-groups-per-application-load-balancer') ?? 100,
     rules: limits.get('rules-per-application-load-balancer') ?? 100,
@@ -78,18 +70,11 @@ async function measure(elb: ElasticLoadBalancingV2Client, loadBalancer: LoadBala
   let rules = 0;
   for (const listener of listeners) {
     for (const group of targetGroupsOf(listener.DefaultActions)) groups.add(group);
-    let marker: string | undefined;
-    do {
-      const page = await awsCall('DescribeRules', listener.ListenerArn ?? name, () =>
-        elb.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn, Marker: marker, PageSize: 400 })),
-      );
-      for (const rule of page.Rules ?? []) {
-        if (rule.IsDefault) continue;
-        rules++;
-        for (const group of targetGroupsOf(rule.Actions)) groups.add(group);
-      }
-      marker = page.NextMarker;
-    } while (marker);
+    for (const rule of await listenerRules(elb, listener.ListenerArn ?? '')) {
+      if (rule.IsDefault) continue;
+      rules++;
+      for (const group of targetGroupsOf(rule.Actions)) groups.add(group);
+    }
   }
   const https = listeners.find((listener) => listener.Protocol === 'HTTPS');
   const listenerArn = wanted ?? https?.ListenerArn ?? listeners.find((listener) => listener.Protocol === 'HTTP' && !https)?.ListenerArn;

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
-import { allLoadBalancers } from '../elb/load-balancers.ts';
+import { allLoadBalancers } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { fitName, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';

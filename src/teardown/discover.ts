@@ -1,16 +1,11 @@
 // What an environment owns, found by our tags (never by name alone), and the look-alikes it does not own.
 import { type CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTaskDefinitionCommand, type ECSClient, ListTaskDefinitionsCommand, type Service } from '@aws-sdk/client-ecs';
-import {
-  DescribeListenersCommand,
-  DescribeRulesCommand,
-  DescribeTargetGroupsCommand,
-  type ElasticLoadBalancingV2Client,
-  type TargetGroup,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeListenersCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall } from '../aws.ts';
 import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { familyOf } from '../ecs/task-definition.ts';
+import { allTargetGroups, listenerRules } from '../elb/describe.ts';
 import { describeElbTags } from '../elb/tags.ts';
 import { environmentNames, isOwnedBy, ownerOf } from '../environment.ts';
 import { TAG_DNS_RECORD } from '../provision/dns.ts';
@@ -37,17 +32,6 @@ export interface Inventory {
   images: Found[];
   /** Resources named like the environment's that it does not own: reported, never touched. */
   foreign: Found[];
-}
-
-async function allTargetGroups(elb: ElasticLoadBalancingV2Client): Promise<TargetGroup[]> {
-  const groups: TargetGroup[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await awsCall('DescribeTargetGroups', 'target groups', () => elb.send(new DescribeTargetGroupsCommand({ Marker: marker, PageSize: 400 })));
-    groups.push(...(page.TargetGroups ?? []));
-    marker = page.NextMarker;
-  } while (marker);
-  return groups;
 }
 
 export async function discover(
@@ -96,8 +80,7 @@ export async function discover(
   }
   const ruleArns: string[] = [];
   for (const listenerArn of listenerArns) {
-    const response = await awsCall('DescribeRules', listenerArn, () => elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn })));
-    ruleArns.push(...(response.Rules ?? []).filter((rule) => !rule.IsDefault).map((rule) => rule.RuleArn ?? ''));
+    ruleArns.push(...(await listenerRules(elb, listenerArn)).filter((rule) => !rule.IsDefault).map((rule) => rule.RuleArn ?? ''));
   }
   const ruleTags = await describeElbTags(elb, ruleArns);
   const rules = ruleArns

@@ -5,10 +5,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { type CacheService, cacheServiceFromEnv, restoreDirectory, saveDirectory } from '../../src/cache/actions-cache.ts';
 import { archiveFileName, cacheVersion, createArchive, detectCompression } from '../../src/cache/archive.ts';
+import { useNock } from '../helpers/nock.ts';
 
 const RESULTS = 'https://results-receiver.actions.githubusercontent.com';
 const TWIRP = '/twirp/github.actions.results.api.v1.CacheService';
@@ -24,15 +25,7 @@ let work: string;
 let directory: string;
 let version: string;
 
-beforeAll(() => {
-  if (!nock.isActive()) nock.activate();
-  nock.disableNetConnect();
-});
-// nock patches Node's http for the whole jest worker: undo it so later test files reach their emulators.
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
+useNock();
 beforeEach(async () => {
   work = mkdtempSync(join(tmpdir(), 'actions-cache-unit-'));
   directory = join(work, 'storage');
@@ -42,8 +35,6 @@ beforeEach(async () => {
 });
 afterEach(() => {
   rmSync(work, { recursive: true, force: true });
-  expect(nock.pendingMocks()).toEqual([]);
-  nock.cleanAll();
 });
 
 describe('cacheServiceFromEnv', () => {

@@ -1,31 +1,17 @@
 // Exact request shapes and error handling of the shared AWS layer (nock at the real AWS hostname).
 
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { findCluster, requireCluster } from '../../src/ecs/cluster.ts';
 import { ActionError } from '../../src/errors.ts';
+import { useNock } from '../helpers/nock.ts';
 
 const ecsHost = 'https://ecs.us-east-1.amazonaws.com';
 const json = { 'content-type': 'application/x-amz-json-1.1' };
 
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'secret';
-  delete process.env.AWS_ENDPOINT_URL;
-  if (!nock.isActive()) nock.activate();
-  nock.disableNetConnect();
-});
-// nock patches Node's http for the whole jest worker: undo it so later test files reach their emulators.
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
-afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
-  nock.cleanAll();
-});
+useNock({ awsCredentials: true });
 
 const ecs = () => createClient(ECSClient, awsSettings('rollout-with-circuit-breaker', { AWS_REGION: 'us-east-1' }));
 

@@ -3,33 +3,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { planTags, type TaggedImage } from '../../src/ecr/images.ts';
 import { DEFAULT_LIFECYCLE_POLICY, ensureRepository } from '../../src/ecr/repository.ts';
 import { ActionError } from '../../src/errors.ts';
 import { type BuildSettings, commitKey, pathsKey } from '../../src/image/content-key.ts';
+import { useNock } from '../helpers/nock.ts';
 
 const ecrHost = 'https://api.ecr.us-east-1.amazonaws.com';
 const json = { 'content-type': 'application/x-amz-json-1.1' };
 const repository = { repositoryName: 'web', repositoryUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/web', imageTagMutability: 'MUTABLE' };
 
-beforeAll(() => {
-  process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
-  process.env.AWS_SECRET_ACCESS_KEY = 'secret';
-  delete process.env.AWS_ENDPOINT_URL;
-  if (!nock.isActive()) nock.activate();
-  nock.disableNetConnect();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
-afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
-  nock.cleanAll();
-});
+useNock({ awsCredentials: true });
 
 const ecr = () => createClient(ECRClient, awsSettings('build-push-ecr', { AWS_REGION: 'us-east-1' }));
 

@@ -2,25 +2,14 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import nock from 'nock';
 import { GithubClient, GithubError, pullRequestOfEvent } from '../../src/github.ts';
+import { useNock } from '../helpers/nock.ts';
 
 const api = 'https://ghe.example.com/api/v3';
 
-beforeAll(() => {
-  if (!nock.isActive()) nock.activate();
-  nock.disableNetConnect();
-});
-// nock patches Node's http for the whole jest worker: undo it so later test files reach their emulators.
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
-afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
-  nock.cleanAll();
-});
+useNock();
 
 describe('GithubClient', () => {
   test('GET a pull request at the runner’s API URL, with the token and API version', async () => {
