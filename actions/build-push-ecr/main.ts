@@ -66,7 +66,11 @@ async function buildOrSkip(ecr: ECRClient, plan: BuildPushPlan, progress: Progre
   const existingImage = current.get(key.tag);
   // Choose the builder before creating anything: a runner that cannot build must not leave an empty repository.
   const builder = existingImage ? undefined : chooseBuilder(config.builder, await detectBuilders());
-  const ensured = await ensureRepository(ecr, { name: config.repository, tagMutability: config.tagMutability, lifecyclePolicy: config.lifecyclePolicy });
+  const ensured = await ensureRepository(
+    ecr,
+    { name: config.repository, tagMutability: config.tagMutability, lifecyclePolicy: config.lifecyclePolicy },
+    { repository: existing },
+  );
   const repository = ensured.repository;
   progress.line(
     `${ensured.created ? 'Created' : 'Using'} repository ${repository.repositoryUri} (tags ${repository.imageTagMutability}, scan on push ${repository.imageScanningConfiguration?.scanOnPush ? 'on' : 'off'}, lifecycle policy ${ensured.lifecyclePolicy})`,

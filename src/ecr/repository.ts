@@ -79,8 +79,10 @@ export interface EnsuredRepository {
 export async function ensureRepository(
   ecr: ECRClient,
   options: { name: string; tagMutability: 'MUTABLE' | 'IMMUTABLE'; lifecyclePolicy: string | undefined },
+  /** The caller's own lookup, when it made one: not asked again. */
+  lookedUp?: { repository: Repository | undefined },
 ): Promise<EnsuredRepository> {
-  let repository = await findRepository(ecr, options.name);
+  let repository = lookedUp ? lookedUp.repository : await findRepository(ecr, options.name);
   let created = false;
   if (!repository) {
     try {
