@@ -10,6 +10,8 @@ export const MANAGED_BY = 'ecs-deploy-actions';
 export const TAG_EXPIRES_AT = 'ecs-deploy-actions:expires-at';
 /** The pull request the environment previews, so a sweep can ask GitHub whether it is closed. */
 export const TAG_PULL_REQUEST = 'ecs-deploy-actions:pull-request';
+/** Hash of the spec provision-platform registered a revision from: a re-run with the same spec leaves that revision alone. */
+export const TAG_SPEC = 'ecs-deploy-actions:spec';
 
 export type Tags = Record<string, string>;
 

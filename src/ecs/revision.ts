@@ -1,7 +1,15 @@
 // Which revision each service is rolled to: an existing ARN or a rendered file (one revision for all),
 // or each service's current revision with a new image (one new revision per family in use).
-import { type ContainerDefinition, DescribeTaskDefinitionCommand, type ECSClient, RegisterTaskDefinitionCommand, type Service } from '@aws-sdk/client-ecs';
+import {
+  type ContainerDefinition,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  RegisterTaskDefinitionCommand,
+  type Service,
+  type Tag,
+} from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
+import { TAG_SPEC } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { mergeTags, provenanceTags, type Registration, readTaskDefinitionFile, toRegistration, withImage } from './task-definition.ts';
 
@@ -30,6 +38,18 @@ async function describeTaskDefinition(ecs: ECSClient, taskDefinition: string) {
   return { definition: response.taskDefinition, tags: response.tags ?? [] };
 }
 
+/**
+ * Tags for a revision made from another (or from a file that may hold a described one's tags): the
+ * source's, without its spec hash, which describes the source and would make provision-platform
+ * take this revision for the one it registered.
+ */
+function derivedTags(tags: Tag[]): Tag[] {
+  return mergeTags(
+    tags.filter((tag) => tag.key !== TAG_SPEC),
+    provenanceTags(),
+  );
+}
+
 /** Works out what each service is rolled to, registering nothing yet. */
 export async function planRevisions(ecs: ECSClient, services: Service[], source: RevisionSource): Promise<PlannedRevision[]> {
   if (source.taskDefinition?.startsWith('arn:')) {
@@ -46,7 +66,7 @@ export async function planRevisions(ecs: ECSClient, services: Service[], source:
   }
   if (source.taskDefinition) {
     const file = readTaskDefinitionFile(source.taskDefinition);
-    const registration = toRegistration(file.definition, mergeTags(file.tags, provenanceTags()), source.taskDefinition);
+    const registration = toRegistration(file.definition, derivedTags(file.tags), source.taskDefinition);
     return [{ arn: undefined, registration, containers: registration.containerDefinitions, origin: source.taskDefinition, services }];
   }
   // Services sharing a revision share the new one; a web service and its worker each get their own.
@@ -56,7 +76,7 @@ export async function planRevisions(ecs: ECSClient, services: Service[], source:
     [...byCurrent].map(async ([current, group]) => {
       const { definition, tags } = await describeTaskDefinition(ecs, current);
       if (!source.image) return { arn: current, registration: undefined, containers: definition.containerDefinitions ?? [], origin: current, services: group };
-      const registration = withImage(toRegistration(definition, mergeTags(tags, provenanceTags()), current), source.image, source.container);
+      const registration = withImage(toRegistration(definition, derivedTags(tags), current), source.image, source.container);
       return { arn: undefined, registration, containers: registration.containerDefinitions, origin: current, services: group };
     }),
   );

@@ -37,12 +37,12 @@ import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollou
 import { describeServices, tagsOf, toEcsTags } from '../ecs/services.ts';
 import { listenerRules } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
-import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, type Tags } from '../environment.ts';
+import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, TAG_SPEC, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { dnsRecordTag, ensureAliasRecord, TAG_DNS_RECORD } from './dns.ts';
 import { choose, fullPoolError, growPool, type Pool, type PoolMember, readPool } from './pool.ts';
 import { ensureSharedListener } from './shared-alb.ts';
-import { type EnvironmentSpec, TAG_SPEC } from './spec.ts';
+import type { EnvironmentSpec } from './spec.ts';
 
 export type Change = 'created' | 'updated' | 'unchanged';
 

@@ -3,9 +3,16 @@ import { createHash } from 'node:crypto';
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { toEcsTags } from '../ecs/services.ts';
 import { type Registration, readTaskDefinitionFile, toRegistration } from '../ecs/task-definition.ts';
-import { type EnvironmentNames, environmentNames, ownershipTags, pullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST, type Tags } from '../environment.ts';
-
-export const TAG_SPEC = 'ecs-deploy-actions:spec';
+import {
+  type EnvironmentNames,
+  environmentNames,
+  ownershipTags,
+  pullRequestTag,
+  TAG_EXPIRES_AT,
+  TAG_PULL_REQUEST,
+  TAG_SPEC,
+  type Tags,
+} from '../environment.ts';
 
 export interface EnvironmentSpec {
   environment: string;

@@ -1,5 +1,6 @@
 // provision-platform (existing shared listener), run as a runner runs it, against the emulator.
 
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -79,6 +80,19 @@ test('changed inputs update in place: a new revision, the same rule and target g
   expect(second.outputs['listener-rule-arn']).toBe(first.outputs['listener-rule-arn']);
   expect(second.summary).toMatch(/\| target group \| previews-pr-8 \| updated \|/);
   expect(second.summary).toMatch(/\| service \| pr-8 \| updated \|/);
+});
+
+test('after a rollout of another image, provision with its own inputs again puts its image back', async () => {
+  expect((await world.run('provision-platform', { inputs: inputs('pr-12') })).exitCode).toBe(0);
+  const rolled = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: 'previews', environment: 'pr-12', image: 'web:v2' } });
+  expect(rolled.exitCode).toBe(0);
+  const again = await world.run('provision-platform', { inputs: inputs('pr-12') });
+  expect(again.exitCode).toBe(0);
+  expect(again.outputs['task-definition-arn']).toMatch(/previews-pr-12:3$/);
+  expect(again.summary).toMatch(/\| service \| pr-12 \| updated \|/);
+  const revision = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: again.outputs['task-definition-arn'] }));
+  expect(revision.taskDefinition?.containerDefinitions?.[0]?.image).toBe('web:v1');
+  expect((await describeService(world, 'previews', 'pr-12'))?.taskDefinition).toBe(again.outputs['task-definition-arn']);
 });
 
 test('run for a pull request, the environment records it on every resource for a sweep; the re-run still changes nothing', async () => {
