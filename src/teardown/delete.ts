@@ -102,7 +102,7 @@ export async function deleteInventory(context: TeardownContext, inventory: Inven
   if (inventory.rules.length > 0) {
     progress.phase('Deleting listener rules');
     for (const rule of inventory.rules) {
-      await gone('DeleteRule', rule.id, ['RuleNotFound'], () => elb.send(new DeleteRuleCommand({ RuleArn: rule.id })));
+      await gone('DeleteRule', rule.id, ['RuleNotFoundException'], () => elb.send(new DeleteRuleCommand({ RuleArn: rule.id })));
       progress.line(`deleted rule ${rule.name}`);
       deleted.push(rule);
     }
