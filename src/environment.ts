@@ -12,6 +12,12 @@ export const TAG_EXPIRES_AT = 'ecs-deploy-actions:expires-at';
 export const TAG_PULL_REQUEST = 'ecs-deploy-actions:pull-request';
 /** Hash of the spec provision-platform registered a revision from: a re-run with the same spec leaves that revision alone. */
 export const TAG_SPEC = 'ecs-deploy-actions:spec';
+// What a sleeping service had, kept on the service itself so any later run (or a re-run of an
+// interrupted one) knows what to restore.
+export const TAG_ASLEEP_DESIRED_COUNT = 'ecs-deploy-actions:asleep-desired-count';
+export const TAG_ASLEEP_MIN_CAPACITY = 'ecs-deploy-actions:asleep-min-capacity';
+export const TAG_ASLEEP_MAX_CAPACITY = 'ecs-deploy-actions:asleep-max-capacity';
+export const SLEEP_TAGS = [TAG_ASLEEP_DESIRED_COUNT, TAG_ASLEEP_MIN_CAPACITY, TAG_ASLEEP_MAX_CAPACITY];
 
 export type Tags = Record<string, string>;
 

@@ -9,7 +9,14 @@ import {
   ListTagsForResourceCommand,
   PutRetentionPolicyCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand, DescribeTaskDefinitionCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeTaskDefinitionCommand,
+  type ECSClient,
+  type Service,
+  UntagResourceCommand,
+} from '@aws-sdk/client-ecs';
 import {
   AddTagsCommand,
   CreateRuleCommand,
@@ -37,7 +44,7 @@ import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollou
 import { describeServices, tagsOf, toEcsTags } from '../ecs/services.ts';
 import { listenerRules } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
-import { isOwnedBy, MANAGED_BY, TAG_MANAGED_BY, TAG_SPEC, type Tags } from '../environment.ts';
+import { isOwnedBy, MANAGED_BY, SLEEP_TAGS, TAG_ASLEEP_MAX_CAPACITY, TAG_MANAGED_BY, TAG_SPEC, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { dnsRecordTag, ensureAliasRecord, TAG_DNS_RECORD } from './dns.ts';
 import { choose, fullPoolError, growPool, type Pool, type PoolMember, readPool } from './pool.ts';
@@ -164,6 +171,16 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
 
   let started: StartedDeployment | undefined;
   let service = existing;
+  // The inputs' desired count wakes a sleeping environment: the count its sleep recorded would bring an older
+  // one back on the next sleep and wake. Forgotten before the update, so a re-run after a kill still does it.
+  // Not when the sleep set a scalable target to 0 too: that keeps the service asleep until a wake restores it.
+  const recorded = existing ? SLEEP_TAGS.filter((key) => tagsOf(existing)[key] !== undefined) : [];
+  if (existing && recorded.length > 0 && !recorded.includes(TAG_ASLEEP_MAX_CAPACITY) && config.desiredCount > 0) {
+    await awsCall('UntagResource', `service ${spec.names.service}`, () =>
+      ecs.send(new UntagResourceCommand({ resourceArn: existing.serviceArn, tagKeys: recorded })),
+    );
+    progress.line(`service ${spec.names.service}: was asleep; the desired count it recorded is forgotten (desired count now ${config.desiredCount})`);
+  }
   if (!existing) {
     ({ started, service } = await createService(ecs, config, spec, taskDefinitionArn, targetGroupArn));
     record('service', spec.names.service, 'created');

@@ -4,15 +4,17 @@
 import type { Service } from '@aws-sdk/client-ecs';
 import type { ScalableLimits } from '../autoscaling/targets.ts';
 import { tagsOf } from '../ecs/services.ts';
-import { isProtected, matchesPattern, ownerOf, type Tags } from '../environment.ts';
+import {
+  isProtected,
+  matchesPattern,
+  ownerOf,
+  SLEEP_TAGS,
+  TAG_ASLEEP_DESIRED_COUNT,
+  TAG_ASLEEP_MAX_CAPACITY,
+  TAG_ASLEEP_MIN_CAPACITY,
+  type Tags,
+} from '../environment.ts';
 import { ActionError } from '../errors.ts';
-
-// What a sleeping service had, kept on the service itself so any later run (or a re-run of an
-// interrupted one) knows what to restore.
-export const TAG_ASLEEP_DESIRED_COUNT = 'ecs-deploy-actions:asleep-desired-count';
-export const TAG_ASLEEP_MIN_CAPACITY = 'ecs-deploy-actions:asleep-min-capacity';
-export const TAG_ASLEEP_MAX_CAPACITY = 'ecs-deploy-actions:asleep-max-capacity';
-const SLEEP_TAGS = [TAG_ASLEEP_DESIRED_COUNT, TAG_ASLEEP_MIN_CAPACITY, TAG_ASLEEP_MAX_CAPACITY];
 
 export type Mode = 'sleep' | 'wake';
 

@@ -95,6 +95,20 @@ test('after a rollout of another image, provision with its own inputs again puts
   expect((await describeService(world, 'previews', 'pr-12'))?.taskDefinition).toBe(again.outputs['task-definition-arn']);
 });
 
+test('provisioned while asleep: awake with its inputs’ desired count, which a later sleep and wake keep', async () => {
+  const scale = (mode: string) => world.run('scale-schedule', { inputs: { mode, cluster: 'previews', environments: 'pr-14' } });
+  expect((await world.run('provision-platform', { inputs: inputs('pr-14') })).exitCode).toBe(0);
+  expect((await scale('sleep')).exitCode).toBe(0);
+  const awake = await world.run('provision-platform', { inputs: inputs('pr-14', { 'desired-count': '1' }) });
+  expect(awake.exitCode).toBe(0);
+  const service = await describeService(world, 'previews', 'pr-14');
+  expect(service?.desiredCount).toBe(1);
+  expect(service?.tags?.map((tag) => tag.key)).not.toContain('ecs-deploy-actions:asleep-desired-count');
+  expect((await scale('sleep')).exitCode).toBe(0);
+  expect((await scale('wake')).exitCode).toBe(0);
+  expect((await describeService(world, 'previews', 'pr-14'))?.desiredCount).toBe(1);
+});
+
 test('run for a pull request, the environment records it on every resource for a sweep; the re-run still changes nothing', async () => {
   const event = { action: 'synchronize', number: 31, pull_request: { number: 31, state: 'open' }, repository: { full_name: 'acme/web' } };
   const run = await world.run('provision-platform', { inputs: inputs('pr-31'), event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
