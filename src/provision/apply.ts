@@ -187,7 +187,12 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   } else if (existing.taskDefinition !== taskDefinitionArn || existing.desiredCount !== config.desiredCount) {
     started = await startDeployment(ecs, config.cluster, existing, { taskDefinitionArn, desiredCount: config.desiredCount, forceNewDeployment: false });
     record('service', spec.names.service, 'updated');
-  } else record('service', spec.names.service, 'unchanged');
+  } else {
+    record('service', spec.names.service, 'unchanged');
+    // A run killed (or timed out) while it waited left its deployment going: wait for it as that run would have.
+    started = await unsettled(ecs, config.cluster, existing);
+    if (started) progress.line(`service ${spec.names.service}: a deployment an earlier run started is still in progress; waiting for it`);
+  }
 
   let deployment: DeploymentResult | undefined;
   if (started && service) {
@@ -203,6 +208,31 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     loadBalancer: routed.loadBalancer,
     listenerArn: routed.listenerArn,
     pool: routed.pool,
+  };
+}
+
+/** The PRIMARY deployment to follow when the service has not reached steady state. */
+async function unsettled(ecs: ECSClient, cluster: string, service: Service): Promise<StartedDeployment | undefined> {
+  const deployments = service.deployments ?? [];
+  const primary = deployments.find((deployment) => deployment.status === 'PRIMARY');
+  const steady = primary?.rolloutState === 'COMPLETED' && deployments.length === 1 && service.runningCount === service.desiredCount;
+  if (!primary?.id || steady) return undefined;
+  const serviceName = service.serviceName ?? '';
+  const newest = Math.max(...deployments.map((deployment) => deployment.createdAt?.getTime() ?? 0));
+  // An older deployment is PRIMARY again while ECS rolls back to it: followed, as a wake follows a scale-up,
+  // to the steady state after the failed one. The newest is the one a run started: its service deployment tells how it ends.
+  const rollingBack = (primary.createdAt?.getTime() ?? 0) < newest;
+  const startedAt = rollingBack ? new Date(newest) : (primary.createdAt ?? new Date());
+  return {
+    cluster,
+    serviceName,
+    previousTaskDefinitionArn: service.taskDefinition ?? '',
+    taskDefinitionArn: primary.taskDefinition ?? service.taskDefinition ?? '',
+    deploymentId: primary.id,
+    serviceDeploymentArn: rollingBack ? undefined : await findServiceDeployment(ecs, cluster, serviceName, startedAt),
+    startedAt,
+    unchanged: false,
+    scaling: rollingBack ? { failedTasksBefore: primary.failedTasks ?? 0 } : undefined,
   };
 }
 

@@ -109,6 +109,39 @@ test('provisioned while asleep: awake with its inputs’ desired count, which a 
   expect((await describeService(world, 'previews', 'pr-14'))?.desiredCount).toBe(1);
 });
 
+test('re-run after a run that stopped waiting: the re-run waits for the deployment that run started, then succeeds', async () => {
+  await world.control('/_emulator/behaviours', { image: 'web:slow', kind: 'slow-start', startSeconds: 600 });
+  const first = await world.run('provision-platform', { inputs: inputs('pr-15', { image: 'web:slow', timeout: '30s' }) });
+  expect(first.exitCode).toBe(1);
+  expect(first.stdout).toContain('timed out');
+  const again = await world.run('provision-platform', { inputs: inputs('pr-15', { image: 'web:slow' }) });
+  expect(again.exitCode).toBe(0);
+  expect(again.summary).toMatch(/\| service \| pr-15 \| unchanged \|/);
+  const service = await describeService(world, 'previews', 'pr-15');
+  expect(service?.runningCount).toBe(2);
+  expect(service?.deployments?.map((deployment) => deployment.rolloutState)).toEqual(['COMPLETED']);
+});
+
+test('re-run after a run that stopped waiting on a crashing image: the re-run fails as that run would have, rolled back', async () => {
+  await world.control('/_emulator/behaviours', { image: 'web:crashing', kind: 'crash', exitCode: 1 });
+  const good = await world.run('provision-platform', { inputs: inputs('pr-16') });
+  expect(good.exitCode).toBe(0);
+  const first = await world.run('provision-platform', { inputs: inputs('pr-16', { image: 'web:crashing', timeout: '30s' }) });
+  expect(first.stdout).toContain('timed out');
+  const again = await world.run('provision-platform', { inputs: inputs('pr-16', { image: 'web:crashing' }) });
+  expect(again.exitCode).toBe(1);
+  expect(again.stdout).toMatch(/Deployment of pr-16 was rolled back/);
+  // Right after, ECS still rolling back: provision with the good inputs again waits for the rollback to land.
+  const back = await world.run('provision-platform', { inputs: inputs('pr-16') });
+  expect(back.exitCode).toBe(0);
+  expect(back.outputs['task-definition-arn']).toBe(good.outputs['task-definition-arn']);
+  const service = await describeService(world, 'previews', 'pr-16');
+  expect(service?.deployments?.map((deployment) => [deployment.taskDefinition, deployment.rolloutState])).toEqual([
+    [good.outputs['task-definition-arn'], 'COMPLETED'],
+  ]);
+  expect(service?.runningCount).toBe(2);
+});
+
 test('run for a pull request, the environment records it on every resource for a sweep; the re-run still changes nothing', async () => {
   const event = { action: 'synchronize', number: 31, pull_request: { number: 31, state: 'open' }, repository: { full_name: 'acme/web' } };
   const run = await world.run('provision-platform', { inputs: inputs('pr-31'), event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
