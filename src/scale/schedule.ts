@@ -70,6 +70,18 @@ function lastEventTime(service: Service): Date | undefined {
   return times.length > 0 ? new Date(Math.max(...times) + 1) : undefined;
 }
 
+/** Awake, no deployment in progress, but its tasks not all running: a scale-up under way. */
+function scalingUp(service: Service | undefined): boolean {
+  const deployments = service?.deployments ?? [];
+  const desired = service?.desiredCount ?? 0;
+  return (
+    deployments.length === 1 &&
+    deployments[0]?.rolloutState === 'COMPLETED' &&
+    desired > 0 &&
+    ((service?.runningCount ?? 0) < desired || (service?.pendingCount ?? 0) > 0)
+  );
+}
+
 /** A wake starts no deployment: the watch follows the PRIMARY one to steady state. */
 function scalingOf(cluster: string, service: Service, since: Date): StartedDeployment {
   const primary = service.deployments?.find((deployment) => deployment.status === 'PRIMARY');
@@ -140,8 +152,12 @@ export async function scaleEnvironments(context: ScaleContext, options: ScaleOpt
   });
   const serviceByName = new Map(selected.map(({ service }) => [service.serviceName ?? '', service]));
   const actionable = outcomes.filter((outcome) => outcome.plan && outcome.plan.action !== 'none');
+  // A wake that stopped waiting (killed, or timed out) left services starting with their counts already
+  // restored and their tags gone: a re-run waits for them too, as that wake would have.
+  const starting =
+    mode === 'wake' && options.wait ? outcomes.filter((outcome) => outcome.plan?.action === 'none' && scalingUp(serviceByName.get(outcome.serviceName))) : [];
 
-  const arns = [...new Set(actionable.map((outcome) => serviceByName.get(outcome.serviceName)?.taskDefinition ?? ''))].filter(Boolean);
+  const arns = [...new Set([...actionable, ...starting].map((outcome) => serviceByName.get(outcome.serviceName)?.taskDefinition ?? ''))].filter(Boolean);
   const taskDefinitions = arns.length > 0 ? await describeTaskDefinitions(context, arns, options.concurrency) : new Map<string, TaskDefinition>();
   for (const outcome of actionable) {
     const service = serviceByName.get(outcome.serviceName) as Service;
@@ -152,14 +168,15 @@ export async function scaleEnvironments(context: ScaleContext, options: ScaleOpt
 
   progress.phase(`Plan: ${actionable.length} of ${outcomes.length} services to ${mode}`);
   for (const outcome of outcomes) progress.line(planLine(outcome));
+  for (const outcome of starting) progress.line(`${label(outcome)}: its tasks are still starting (after an earlier wake): waiting for them too`);
   if (options.dryRun) {
     progress.line('Dry run: nothing changed.');
     for (const outcome of actionable) outcome.status = 'planned';
     return { selection, services: outcomes };
   }
-  if (actionable.length === 0) return { selection, services: outcomes };
+  if (actionable.length === 0 && starting.length === 0) return { selection, services: outcomes };
 
-  progress.phase(`${verbs[mode].doing} ${actionable.length} services, ${options.concurrency} at a time`);
+  if (actionable.length > 0) progress.phase(`${verbs[mode].doing} ${actionable.length} services, ${options.concurrency} at a time`);
   let finished = 0;
   const updated = new Map<string, Service>();
   await settleAll(actionable, options.concurrency, async (outcome) => {
@@ -178,7 +195,8 @@ export async function scaleEnvironments(context: ScaleContext, options: ScaleOpt
     }
   });
 
-  const toWatch = mode === 'wake' && options.wait ? actionable.filter((outcome) => outcome.status === 'changed' && (outcome.plan?.to.desired ?? 0) > 0) : [];
+  const woken = mode === 'wake' && options.wait ? actionable.filter((outcome) => outcome.status === 'changed' && (outcome.plan?.to.desired ?? 0) > 0) : [];
+  const toWatch = [...woken, ...starting];
   if (toWatch.length > 0) await waitForSteadyState(context, options, toWatch, serviceByName, updated, taskDefinitions);
   return { selection, services: outcomes };
 }

@@ -226,3 +226,24 @@ test('a wake whose image is gone: counts restored, the failure explained, the st
   expect([after['pr-1']?.desired, after['pr-2']?.desired, after['pr-2']?.running]).toEqual([2, 1, 1]);
   expect(Object.keys(after['pr-1']?.tags ?? {}).filter((key) => key.includes('asleep'))).toEqual([]);
 });
+
+test('a wake re-run after a wake that stopped waiting: it waits for the tasks that wake started, and fails if they cannot start', async () => {
+  const cluster = 'interrupted';
+  await seedEnvironments(world, cluster, [
+    { environment: 'pr-1', desiredCount: 2, image: 'web:slow-1' },
+    { environment: 'pr-2', desiredCount: 1, image: 'web:gone-2' },
+  ]);
+  expect((await world.run('scale-schedule', { inputs: { mode: 'sleep', cluster, environments: 'pr-*' } })).exitCode).toBe(0);
+  await world.control('/_emulator/behaviours', { image: 'web:slow-1', kind: 'slow-start', startSeconds: 600 });
+  await world.control('/_emulator/behaviours', { image: 'web:gone-2', kind: 'pull-error' });
+  const wake = { mode: 'wake', cluster, environments: 'pr-*' };
+  // Stopped waiting: as a run killed at that point, its counts are restored and its tags removed.
+  const first = await world.run('scale-schedule', { inputs: { ...wake, timeout: '30s' } });
+  expect(first.exitCode).toBe(1);
+  const again = await world.run('scale-schedule', { inputs: wake });
+  expect(again.exitCode).toBe(1);
+  expect(again.outputs).toMatchObject({ changed: '0', failed: '1' });
+  expect(again.stdout).toContain('CannotPullContainerError');
+  const after = await snapshot(world, cluster, ['pr-1', 'pr-2']);
+  expect([after['pr-1']?.desired, after['pr-1']?.running]).toEqual([2, 2]);
+});
