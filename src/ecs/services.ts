@@ -15,8 +15,13 @@ export function toEcsTags(tags: Tags): Tag[] {
   return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
-/** ACTIVE services by name (or ARN); names ECS does not know, or that are not ACTIVE, come back in `missing`. */
-export async function describeServices(ecs: ECSClient, cluster: string, names: string[]): Promise<{ found: Service[]; missing: string[] }> {
+/** Services by name (or ARN) in these statuses (ACTIVE unless told); names ECS does not know, or in another status, come back in `missing`. */
+export async function describeServices(
+  ecs: ECSClient,
+  cluster: string,
+  names: string[],
+  statuses: readonly string[] = ['ACTIVE'],
+): Promise<{ found: Service[]; missing: string[] }> {
   const found: Service[] = [];
   const batches = await Promise.all(
     chunk(names, DESCRIBE_BATCH).map((batch) =>
@@ -25,7 +30,7 @@ export async function describeServices(ecs: ECSClient, cluster: string, names: s
       ),
     ),
   );
-  for (const response of batches) found.push(...(response.services ?? []).filter((service) => service.status === 'ACTIVE'));
+  for (const response of batches) found.push(...(response.services ?? []).filter((service) => statuses.includes(service.status ?? '')));
   const known = new Set(found.flatMap((service) => [service.serviceName, service.serviceArn]));
   return { found, missing: names.filter((name) => !known.has(name)) };
 }
@@ -41,8 +46,8 @@ export async function requireServices(ecs: ECSClient, cluster: string, names: st
   return names.map((name) => found.find((service) => service.serviceName === name || service.serviceArn === name) as Service);
 }
 
-/** Every ACTIVE service of the cluster, with tags. */
-export async function listClusterServices(ecs: ECSClient, cluster: string): Promise<Service[]> {
+/** Every service of the cluster in these statuses (ACTIVE unless told), with tags. */
+export async function listClusterServices(ecs: ECSClient, cluster: string, statuses: readonly string[] = ['ACTIVE']): Promise<Service[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
@@ -50,7 +55,7 @@ export async function listClusterServices(ecs: ECSClient, cluster: string): Prom
     arns.push(...(page.serviceArns ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
-  return (await describeServices(ecs, cluster, arns)).found;
+  return (await describeServices(ecs, cluster, arns, statuses)).found;
 }
 
 /** The services our tags mark as owned by this environment. */

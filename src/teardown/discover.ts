@@ -43,7 +43,8 @@ export async function discover(
   const names = environmentNames(cluster, environment);
   const foreign: Found[] = [];
 
-  const clusterServices = await listClusterServices(ecs, cluster).catch((error: Error) => {
+  // A DRAINING one was deleted by a teardown stopped before it drained: waited for again, so its target group is free to delete.
+  const clusterServices = await listClusterServices(ecs, cluster, ['ACTIVE', 'DRAINING']).catch((error: Error) => {
     // A cluster that is gone holds no services.
     if (/ClusterNotFoundException/.test(error.message)) return [] as Service[];
     throw error;

@@ -2,9 +2,10 @@
 // SDK exactly as the naming contract says provision-platform builds them (names and ownership tags).
 
 import { CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand } from '@aws-sdk/client-ecs';
+import { CreateClusterCommand, DeleteServiceCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { environmentNames } from '../../src/environment.ts';
+import { settled } from '../helpers/environments.ts';
 import { provisioned as provisionedEnvironment } from '../helpers/provisioned.ts';
 import { sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
@@ -92,4 +93,16 @@ test('keep-logs keeps the log group and deletes the rest', async () => {
   expect(run.exitCode).toBe(0);
   expect(run.outputs.deleted).toBe('4');
   expect(await tagged('pr-50')).toEqual(['/ecs/previews/pr-50']);
+});
+
+test('re-run of a teardown stopped while the service drained: waits for it, then deletes the rest', async () => {
+  await provisioned('pr-60');
+  await settled(world, cluster, ['pr-60']);
+  // What the stopped run had done: scaled to 0 and deleted the service, which now drains.
+  await world.ecs.send(new UpdateServiceCommand({ cluster, service: 'pr-60', desiredCount: 0 }));
+  await world.ecs.send(new DeleteServiceCommand({ cluster, service: 'pr-60', force: true }));
+  const run = await world.run('teardown-env', { inputs: { cluster, environment: 'pr-60' } });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout).toContain('services INACTIVE');
+  expect(await tagged('pr-60')).toEqual([]);
 });
