@@ -63,18 +63,27 @@ export async function startDeployment(ecs: ECSClient, cluster: string, service: 
   );
   const primary = primaryDeployment(response.service);
   if (!primary?.id) throw new ActionError(`UpdateService for ${serviceName} returned no PRIMARY deployment.`, 'retry the step; if it persists, report it.');
-  const startedAt = primary.createdAt ?? new Date();
-  const unchanged = primary.id === before?.id;
+  const sameDeployment = primary.id === before?.id;
+  // Only the desired count changed: ECS scales the current deployment, which is followed to steady state.
+  const scaled = sameDeployment && request.desiredCount !== undefined && request.desiredCount !== service.desiredCount;
+  const startedAt = scaled ? (lastEventTime(service) ?? new Date()) : (primary.createdAt ?? new Date());
   return {
     cluster,
     serviceName,
     previousTaskDefinitionArn: service.taskDefinition ?? '',
     taskDefinitionArn: request.taskDefinitionArn,
     deploymentId: primary.id,
-    serviceDeploymentArn: unchanged ? undefined : await findServiceDeployment(ecs, cluster, serviceName, startedAt),
+    serviceDeploymentArn: sameDeployment ? undefined : await findServiceDeployment(ecs, cluster, serviceName, startedAt),
     startedAt,
-    unchanged,
+    unchanged: sameDeployment && !scaled,
+    scaling: scaled ? { failedTasksBefore: primary.failedTasks ?? 0 } : undefined,
   };
+}
+
+/** Just after the service's newest event, so a watch shows (and counts) only what happens from now on. */
+export function lastEventTime(service: Service): Date | undefined {
+  const times = (service.events ?? []).map((event) => event.createdAt?.getTime() ?? 0);
+  return times.length > 0 ? new Date(Math.max(...times) + 1) : undefined;
 }
 
 // Errors meaning "this account or region has no service deployments API for us": fall back, do not fail.

@@ -8,7 +8,7 @@ import { awsCall } from '../aws.ts';
 import { settleAll } from '../concurrency.ts';
 import { diagnosisLines } from '../deployment-report.ts';
 import { requireCluster } from '../ecs/cluster.ts';
-import type { StartedDeployment } from '../ecs/deploy.ts';
+import { lastEventTime, type StartedDeployment } from '../ecs/deploy.ts';
 import { failureLabels } from '../ecs/diagnosis.ts';
 import { type DeploymentResult, follow, isFailure } from '../ecs/rollout.ts';
 import { listClusterServices } from '../ecs/services.ts';
@@ -62,12 +62,6 @@ const verbs: Record<Mode, { doing: string; done: string }> = {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The newest service event, so the watch of a wake shows (and diagnoses) only what happens after it. */
-function lastEventTime(service: Service): Date | undefined {
-  const times = (service.events ?? []).map((event) => event.createdAt?.getTime() ?? 0);
-  return times.length > 0 ? new Date(Math.max(...times) + 1) : undefined;
 }
 
 /** Awake, no deployment in progress, but its tasks not all running: a scale-up under way. */

@@ -142,6 +142,15 @@ test('re-run after a run that stopped waiting on a crashing image: the re-run fa
   expect(service?.runningCount).toBe(2);
 });
 
+test('only the desired count changed: the step ends once the new count of tasks runs', async () => {
+  expect((await world.run('provision-platform', { inputs: inputs('pr-19', { 'desired-count': '1' }) })).exitCode).toBe(0);
+  const scaled = await world.run('provision-platform', { inputs: inputs('pr-19', { 'desired-count': '3' }) });
+  expect(scaled.exitCode).toBe(0);
+  expect(scaled.summary).toMatch(/\| service \| pr-19 \| updated \|/);
+  const service = await describeService(world, 'previews', 'pr-19');
+  expect([service?.desiredCount, service?.runningCount]).toEqual([3, 3]);
+});
+
 test('run for a pull request, the environment records it on every resource for a sweep; the re-run still changes nothing', async () => {
   const event = { action: 'synchronize', number: 31, pull_request: { number: 31, state: 'open' }, repository: { full_name: 'acme/web' } };
   const run = await world.run('provision-platform', { inputs: inputs('pr-31'), event, env: { GITHUB_EVENT_NAME: 'pull_request' } });
