@@ -1,10 +1,11 @@
 // Sweep: the environments of a cluster whose pull request is closed or whose ttl has passed, torn
 // down one by one. Both facts come from tags provision-platform wrote; an environment is never judged
 // by its name, and one whose pull request cannot be read is kept.
-import type { Service } from '@aws-sdk/client-ecs';
 import { settleAll } from '../concurrency.ts';
 import { listClusterServices, tagsOf } from '../ecs/services.ts';
-import { isProtected, ownerOf, parsePullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST } from '../environment.ts';
+import { allTargetGroups } from '../elb/describe.ts';
+import { describeElbTags } from '../elb/tags.ts';
+import { environmentNames, isProtected, ownerOf, parsePullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST, type Tags } from '../environment.ts';
 import { GithubClient, type PullRequestRef, pullRequestName } from '../github.ts';
 import { GithubReport } from '../github-report.ts';
 import type { Progress, Summary } from '../report.ts';
@@ -23,11 +24,10 @@ export interface SweepDecision extends SweepCandidate {
   reason: string;
 }
 
-/** Every environment our tags mark in these services, once each, by name. */
-export function sweepCandidates(services: Service[]): SweepCandidate[] {
+/** Every environment our tags mark on these resources, once each, by name. */
+export function sweepCandidates(resources: Tags[]): SweepCandidate[] {
   const candidates = new Map<string, SweepCandidate>();
-  for (const service of services) {
-    const tags = tagsOf(service);
+  for (const tags of resources) {
     const environment = ownerOf(tags);
     if (environment === undefined) continue;
     const known = candidates.get(environment);
@@ -38,6 +38,27 @@ export function sweepCandidates(services: Service[]): SweepCandidate[] {
     });
   }
   return [...candidates.values()].sort((a, b) => a.environment.localeCompare(b.environment));
+}
+
+/**
+ * The tags of the cluster's environments, from their services and from their target groups: a sweep
+ * stopped or failed after deleting an environment's service leaves its target group (and what is
+ * deleted after it), which the next sweep must still find to finish the job.
+ */
+async function environmentTags(context: TeardownClients, cluster: string): Promise<Tags[]> {
+  const services = (await listClusterServices(context.ecs, cluster, ['ACTIVE', 'DRAINING'])).map(tagsOf);
+  const groups = await allTargetGroups(context.elb);
+  const tags = await describeElbTags(
+    context.elb,
+    groups.map((group) => group.TargetGroupArn ?? ''),
+  );
+  // Target groups are region-wide: only those named for this cluster's environments.
+  const ofCluster = groups.flatMap((group) => {
+    const groupTags = tags.get(group.TargetGroupArn ?? '') ?? {};
+    const environment = ownerOf(groupTags);
+    return environment !== undefined && environmentNames(cluster, environment).targetGroup === group.TargetGroupName ? [groupTags] : [];
+  });
+  return [...services, ...ofCluster];
 }
 
 async function decide(
@@ -99,7 +120,7 @@ export interface SweptEnvironment extends SweepDecision {
 export async function sweepEnvironments(context: TeardownClients & { clock: Clock; progress: Progress }, options: SweepOptions): Promise<SweptEnvironment[]> {
   const { progress, clock } = context;
   progress.phase(`Finding environments in cluster ${options.cluster}; next: ask GitHub about their pull requests`);
-  const candidates = sweepCandidates(await listClusterServices(context.ecs, options.cluster));
+  const candidates = sweepCandidates(await environmentTags(context, options.cluster));
   progress.line(`${candidates.length} environments: ${candidates.map((candidate) => candidate.environment).join(', ') || 'none'}`);
   if (!options.githubToken && candidates.some((candidate) => candidate.pullRequest)) {
     progress.line('no github-token given: environments recorded with a pull request are swept only when their ttl has passed');

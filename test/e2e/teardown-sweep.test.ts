@@ -1,7 +1,7 @@
 // teardown-env in sweep mode against the emulator and its GitHub module: environments go when the pull
 // request recorded on them is closed or their ttl has passed, and nothing else goes.
 import { CreateClusterCommand, CreateServiceCommand } from '@aws-sdk/client-ecs';
-import { CreateRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateRuleCommand, DeleteRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { provisioned } from '../helpers/provisioned.ts';
 import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
@@ -130,7 +130,7 @@ test('an environment whose teardown fails is listed at the end; the others are s
   await provisioned(world, { cluster, listenerArn, environment: 'pr-21', tags: { [PR]: 'acme/web/pull/21' } });
   const { targetGroupArn } = await provisioned(world, { cluster, listenerArn, environment: 'pr-22', tags: { [PR]: 'acme/web/pull/22' } });
   // Another team's rule forwards to pr-22's target group, so ELB refuses to delete it.
-  await world.elb.send(
+  const legacy = await world.elb.send(
     new CreateRuleCommand({
       ListenerArn: listenerArn,
       Priority: 40_000,
@@ -145,6 +145,13 @@ test('an environment whose teardown fails is listed at the end; the others are s
   expect(run.outputs.swept).toBe('pr-21');
   expect(await taggedResources(world, 'pr-21')).toEqual([]);
   expect(run.summary).toContain('❌ teardown failed');
+
+  // The cause fixed, the sweep run again finishes pr-22, whose service the first run had deleted.
+  await world.elb.send(new DeleteRuleCommand({ RuleArn: legacy.Rules?.[0]?.RuleArn }));
+  const again = await world.run('teardown-env', { inputs: { cluster, mode: 'sweep', 'github-token': TOKEN } });
+  expect(again.exitCode).toBe(0);
+  expect(again.outputs.swept).toBe('pr-22');
+  expect(await taggedResources(world, 'pr-22')).toEqual([]);
 });
 
 test('sweep mode refuses an environment input, before any AWS call', async () => {
