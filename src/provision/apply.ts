@@ -326,9 +326,12 @@ async function ensureTargetGroup(
   record: (r: string, n: string, c: Change) => void,
 ): Promise<{ group: TargetGroup; change: Change }> {
   const name = spec.names.targetGroup;
+  // The timeout must be shorter than the interval; ELB's default for HTTP is 6 s, so a short interval takes a shorter one.
+  const timeout = config.healthCheckInterval <= 6 ? config.healthCheckInterval - 1 : undefined;
   const health = {
     HealthCheckPath: config.healthCheckPath,
     HealthCheckIntervalSeconds: config.healthCheckInterval,
+    ...(timeout === undefined ? {} : { HealthCheckTimeoutSeconds: timeout }),
     Matcher: { HttpCode: config.healthCheckMatcher },
   };
   const found = await findTargetGroup(elb, name);
@@ -371,6 +374,7 @@ async function ensureTargetGroup(
   if (
     found.HealthCheckPath !== health.HealthCheckPath ||
     found.HealthCheckIntervalSeconds !== health.HealthCheckIntervalSeconds ||
+    (timeout !== undefined && found.HealthCheckTimeoutSeconds !== timeout) ||
     found.Matcher?.HttpCode !== health.Matcher.HttpCode
   ) {
     await awsCall('ModifyTargetGroup', name, () => elb.send(new ModifyTargetGroupCommand({ TargetGroupArn: arn, ...health })));

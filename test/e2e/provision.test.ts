@@ -6,6 +6,7 @@ import {
   DescribeLoadBalancersCommand,
   DescribeRulesCommand,
   DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -140,6 +141,21 @@ test('re-run after a run that stopped waiting on a crashing image: the re-run fa
     [good.outputs['task-definition-arn'], 'COMPLETED'],
   ]);
   expect(service?.runningCount).toBe(2);
+});
+
+test('the shortest health-check interval (5s) is created, and an existing target group changed to it', async () => {
+  const created = await world.run('provision-platform', { inputs: inputs('pr-17', { 'health-check-interval': '5s' }) });
+  expect(created.exitCode).toBe(0);
+  expect((await world.run('provision-platform', { inputs: inputs('pr-18') })).exitCode).toBe(0);
+  const changed = await world.run('provision-platform', { inputs: inputs('pr-18', { 'health-check-interval': '5s' }) });
+  expect(changed.exitCode).toBe(0);
+  const groups = await elb.send(
+    new DescribeTargetGroupsCommand({ TargetGroupArns: [created.outputs['target-group-arn'] ?? '', changed.outputs['target-group-arn'] ?? ''] }),
+  );
+  expect(groups.TargetGroups?.map((group) => [group.HealthCheckIntervalSeconds, group.HealthCheckTimeoutSeconds])).toEqual([
+    [5, 4],
+    [5, 4],
+  ]);
 });
 
 test('only the desired count changed: the step ends once the new count of tasks runs', async () => {
