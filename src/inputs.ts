@@ -147,6 +147,28 @@ export function duration(options: { min: number; max: number }): Parser<number> 
   };
 }
 
+/** A duration ECS takes in whole minutes (bake times): 10m, 1h, 0m. */
+export function wholeMinutes(options: { max: number }): Parser<number> {
+  const seconds = duration({ min: 0, max: options.max * 60 });
+  return (raw, context) => {
+    const value = seconds(raw, context);
+    if (value % 60 !== 0) throw inputError(context.input, `${raw} is not a whole number of minutes.`, 'ECS counts this time in minutes: write 5m, 90m or 2h.');
+    return value / 60;
+  };
+}
+
+/** A percentage in tenths, as ECS takes traffic shares: 10, 12.5 or 10%. */
+export function percent(options: { min: number; max: number }): Parser<number> {
+  return (raw, { input }) => {
+    const match = /^(\d{1,3}(?:\.\d)?)%?$/.exec(raw);
+    const fix = `use a number from ${options.min} to ${options.max}, at most one decimal (10, 12.5 or 10%).`;
+    if (!match) throw inputError(input, `${quote(raw)} is not a percentage.`, fix);
+    const value = Number(match[1]);
+    if (value < options.min || value > options.max) throw inputError(input, `${raw} is out of range.`, fix);
+    return value;
+  };
+}
+
 export function formatSeconds(seconds: number): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);

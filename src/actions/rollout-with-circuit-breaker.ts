@@ -7,6 +7,7 @@ import { pruneRevisions } from '../ecs/prune.ts';
 import { planRevisions, registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, isFailure, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
+import { type StrategyRequest, strategies, strategyProblems } from '../ecs/strategy.ts';
 import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
@@ -22,10 +23,12 @@ import {
   list,
   optional,
   type Parser,
+  percent,
   readInputs,
   required,
   secret,
   text,
+  wholeMinutes,
   withDefault,
 } from '../inputs.ts';
 import { warning } from '../runner.ts';
@@ -47,6 +50,17 @@ export const rolloutInputs = {
   'run-before': optional(command()),
   'on-failure': withDefault('rollback-failed', choice(['rollback-failed', 'rollback-all'] as const)),
   'github-token': optional(secret()),
+  strategy: optional(choice(strategies)),
+  'bake-time': optional(wholeMinutes({ max: 1440 })),
+  'canary-percent': optional(percent({ min: 0.1, max: 100 })),
+  'canary-interval': optional(wholeMinutes({ max: 1440 })),
+  'linear-step-percent': optional(percent({ min: 3, max: 100 })),
+  'linear-interval': optional(wholeMinutes({ max: 1440 })),
+  alarms: optional(
+    list(text({ maxLength: 255, pattern: /^[^\p{Cc}]+$/u, expected: 'CloudWatch alarm names (up to 255 characters, no control characters)' }), {
+      maxItems: 10,
+    }),
+  ),
 };
 
 /**
@@ -116,8 +130,24 @@ export function readRolloutConfig() {
   if (config.container && !config.image) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
+  if (config.alarms && !config.wait) {
+    problems.push({ input: 'alarms', problem: 'needs wait: true to report an alarm that fails the deployment.', fix: 'set wait: true, or remove alarms.' });
+  }
   if (problems.length > 0) throw new InputError(problems);
   return config;
+}
+
+/** The deployment settings the step asks for; each left out keeps the service's. */
+export function strategyRequest(config: RolloutConfig): StrategyRequest {
+  return {
+    strategy: config.strategy,
+    bakeMinutes: config.bakeTime,
+    canaryPercent: config.canaryPercent,
+    canaryIntervalMinutes: config.canaryInterval,
+    linearStepPercent: config.linearStepPercent,
+    linearIntervalMinutes: config.linearInterval,
+    alarms: config.alarms,
+  };
 }
 
 export type RolloutConfig = ReturnType<typeof readRolloutConfig>;
@@ -139,6 +169,9 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     ? await requireServices(ecs, config.cluster, config.service)
     : await environmentServices(ecs, config.cluster, config.environment ?? '');
   for (const service of services) progress.line(`${service.serviceName}: runs ${revisionName(service.taskDefinition)}, desired ${service.desiredCount}`);
+  const strategy = strategyRequest(config);
+  const unfit = services.flatMap((service) => strategyProblems(service, strategy));
+  if (unfit.length > 0) throw new InputError(unfit);
 
   progress.phase('Preparing the revision');
   const planned = await planRevisions(ecs, services, { taskDefinition: config.taskDefinition, image: config.image, container: config.container });
@@ -200,6 +233,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     targets,
     desiredCount: config.desiredCount,
     forceNewDeployment: config.forceNewDeployment,
+    strategy,
     wait: config.wait,
     timeoutSeconds: config.timeout,
   });

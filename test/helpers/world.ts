@@ -6,6 +6,7 @@ import {
   CreateServiceCommand,
   DescribeServicesCommand,
   ECSClient,
+  type LoadBalancer,
   RegisterTaskDefinitionCommand,
   type Service,
 } from '@aws-sdk/client-ecs';
@@ -119,7 +120,16 @@ export interface SeededService {
 /** A cluster with a steady Fargate service whose container logs with awslogs. */
 export async function seedService(
   world: World,
-  options: { cluster?: string; service: string; image: string; desiredCount?: number; tags?: Record<string, string>; family?: string; command?: string[] },
+  options: {
+    cluster?: string;
+    service: string;
+    image: string;
+    desiredCount?: number;
+    tags?: Record<string, string>;
+    family?: string;
+    command?: string[];
+    loadBalancers?: LoadBalancer[];
+  },
 ): Promise<SeededService> {
   const cluster = options.cluster ?? 'previews';
   const family = options.family ?? `${cluster}-${options.service}`;
@@ -158,6 +168,7 @@ export async function seedService(
       desiredCount: options.desiredCount ?? 2,
       launchType: 'FARGATE',
       networkConfiguration: { awsvpcConfiguration: { subnets: SUBNETS, securityGroups: [SECURITY_GROUP] } },
+      ...(options.loadBalancers && { loadBalancers: options.loadBalancers }),
       tags: Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
       propagateTags: 'SERVICE',
     }),

@@ -16,11 +16,13 @@ import {
   list,
   optional,
   type Parser,
+  percent,
   pullRequestReference,
   readInputs,
   repositoryName,
   required,
   text,
+  wholeMinutes,
   withDefault,
   workspacePath,
 } from '../../src/inputs.ts';
@@ -196,5 +198,24 @@ describe('clusters and services by name or ARN', () => {
   test('an ARN of another resource or region is refused', () => {
     expect(problemOf(ecsResource('cluster'), 'arn:aws:ecs:us-east-1:123456789012:service/previews/web')).toMatch(/not the ARN of an ECS cluster/);
     expect(problemOf(ecsResource('cluster'), 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews')).toMatch(/in eu-west-1/);
+  });
+});
+
+describe('deployment strategy settings', () => {
+  test('bake times are whole minutes, as ECS counts them', () => {
+    expect(wholeMinutes({ max: 1440 })('10m', context)).toBe(10);
+    expect(wholeMinutes({ max: 1440 })('1h30m', context)).toBe(90);
+    expect(wholeMinutes({ max: 1440 })('0m', context)).toBe(0);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '90s')).toMatch(/not a whole number of minutes/);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '2d')).toMatch(/out of range/);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '10')).toMatch(/not a duration/);
+  });
+  test('traffic shares in tenths of a percent, with or without %', () => {
+    expect(percent({ min: 0.1, max: 100 })('10', context)).toBe(10);
+    expect(percent({ min: 0.1, max: 100 })('12.5%', context)).toBe(12.5);
+    expect(problemOf(percent({ min: 3, max: 100 }), '2')).toMatch(/out of range/);
+    expect(problemOf(percent({ min: 0.1, max: 100 }), '0.05')).toMatch(/not a percentage/);
+    expect(problemOf(percent({ min: 0.1, max: 100 }), 'ten')).toMatch(/not a percentage/);
+    expect(problemOf(percent({ min: 0.1, max: 100 }), '101')).toMatch(/out of range/);
   });
 });
