@@ -170,7 +170,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     : await environmentServices(ecs, config.cluster, config.environment ?? '');
   for (const service of services) progress.line(`${service.serviceName}: runs ${revisionName(service.taskDefinition)}, desired ${service.desiredCount}`);
   const strategy = strategyRequest(config);
-  const unfit = services.flatMap((service) => strategyProblems(service, strategy));
+  const unfit = services.flatMap((service) => strategyProblems(service, strategy, config.wait ? config.timeout : undefined));
   if (unfit.length > 0) throw new InputError(unfit);
 
   progress.phase('Preparing the revision');

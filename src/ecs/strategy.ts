@@ -59,8 +59,31 @@ export function deploymentConfiguration(service: Service, request: StrategyReque
   return configuration;
 }
 
-/** Why this service cannot deploy as asked, each problem naming the input to change. Empty when it can. */
-export function strategyProblems(service: Service, request: StrategyRequest): InputProblem[] {
+/**
+ * The least time a deployment with this configuration takes in ECS, in minutes: the waits between traffic
+ * steps and the bake time (ECS's defaults where unset), before any task has even started.
+ */
+export function leastMinutes(configuration: DeploymentConfiguration): number {
+  const bake = configuration.bakeTimeInMinutes ?? 0;
+  switch (configuration.strategy) {
+    case 'CANARY':
+      return (configuration.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10) + bake;
+    case 'LINEAR': {
+      const steps = Math.ceil(100 / (configuration.linearConfiguration?.stepPercent ?? 10));
+      return (steps - 1) * (configuration.linearConfiguration?.stepBakeTimeInMinutes ?? 6) + bake;
+    }
+    case 'BLUE_GREEN':
+      return bake;
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Why this service cannot deploy as asked, each problem naming the input to change. Empty when it can.
+ * With a timeout (seconds), also when the step would stop waiting before ECS could finish.
+ */
+export function strategyProblems(service: Service, request: StrategyRequest, timeoutSeconds?: number): InputProblem[] {
   const name = service.serviceName ?? '';
   const strategy = effectiveStrategy(service, request);
   const source = request.strategy ? `strategy ${strategy}` : `service ${name}'s strategy (${strategy})`;
@@ -84,6 +107,14 @@ export function strategyProblems(service: Service, request: StrategyRequest): In
       input: 'strategy',
       problem: `${strategy} needs service ${name} behind a load balancer with a second target group and its production listener rule, and it has none.`,
       fix: 'give the service loadBalancers[].advancedConfiguration (alternateTargetGroupArn, productionListenerRule, roleArn), or use strategy: rolling.',
+    });
+  }
+  const least = leastMinutes(deploymentConfiguration(service, request));
+  if (timeoutSeconds !== undefined && least * 60 >= timeoutSeconds) {
+    problems.push({
+      input: 'timeout',
+      problem: `ends before service ${name}'s ${strategy} deployment can: its traffic steps and bake time alone take ${least} minutes.`,
+      fix: `set timeout to more than ${least}m, with time for the new tasks to start and pass health checks.`,
     });
   }
   return problems;

@@ -36,3 +36,14 @@ test('settings of another strategy, and traffic shifting without a second target
   expect(strategyProblems({ serviceName: 'plain' }, { strategy: 'canary', bakeMinutes: 5 }).map((p) => p.input)).toEqual(['strategy']);
   expect(strategyProblems({ serviceName: 'plain' }, { bakeMinutes: 5 }).map((p) => p.input)).toEqual(['bake-time']);
 });
+
+test('a timeout shorter than the traffic steps and bake time is a problem naming timeout', () => {
+  // Linear 25%: three waits of 2 minutes before 100%, then 5 minutes of bake: 11 minutes at least.
+  const request = { strategy: 'linear', linearStepPercent: 25, linearIntervalMinutes: 2, bakeMinutes: 5 } as const;
+  expect(strategyProblems(canaryService, request, 15 * 60)).toEqual([]);
+  const [problem] = strategyProblems(canaryService, request, 10 * 60);
+  expect(problem?.input).toBe('timeout');
+  expect(problem?.problem).toContain('take 11 minutes');
+  // The service's canary settings: 10 minutes of canary, no bake time.
+  expect(strategyProblems(canaryService, {}, 10 * 60).map((p) => p.input)).toEqual(['timeout']);
+});
