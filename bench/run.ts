@@ -3,7 +3,7 @@
 import { measurePoolPlacement } from './alb-pool.ts';
 import { canBuildImages, measureBuildPush } from './build-push.ts';
 import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
-import { measureDetection } from './detection.ts';
+import { measureAlarmDetection, measureDetection } from './detection.ts';
 import { measureEnvironmentOverhead } from './environment-overhead.ts';
 import { CALL_LATENCY_MS, CONCURRENCIES, measureScale, SIZES } from './scale.ts';
 
@@ -71,6 +71,10 @@ if (wanted('detection')) {
   console.log('target: seen within one poll interval, at most 5 s');
   record('rollout', 'failed deployment seen', `${detection.detectSeconds.toFixed(1)} s`, '<= 5 s; official action up to 15 s', detection.detectSeconds <= 5);
   record('rollout', 'failure to step exit with diagnosis', `${detection.exitSeconds.toFixed(1)} s`, 'official action: no diagnosis');
+  const alarm = await measureAlarmDetection();
+  console.log(`alarm in ALARM during a deployment: seen after ${alarm.detectSeconds.toFixed(1)} s, step exits ${alarm.exitSeconds.toFixed(1)} s after it`);
+  record('rollout', 'alarm in ALARM seen', `${alarm.detectSeconds.toFixed(1)} s`, '<= 5 s (one poll)', alarm.detectSeconds <= 5);
+  record('rollout', 'alarm to step exit with the diagnosis', `${alarm.exitSeconds.toFixed(1)} s`, 'official action: no alarm support');
 }
 
 if (wanted('overhead')) {
