@@ -74,7 +74,7 @@ if (wanted('detection')) {
   const alarm = await measureAlarmDetection();
   console.log(`alarm in ALARM during a deployment: seen after ${alarm.detectSeconds.toFixed(1)} s, step exits ${alarm.exitSeconds.toFixed(1)} s after it`);
   record('rollout', 'alarm in ALARM seen', `${alarm.detectSeconds.toFixed(1)} s`, '<= 5 s (one poll)', alarm.detectSeconds <= 5);
-  record('rollout', 'alarm to step exit with the diagnosis', `${alarm.exitSeconds.toFixed(1)} s`, 'official action: no alarm support');
+  record('rollout', 'alarm to step exit with the diagnosis', `${alarm.exitSeconds.toFixed(1)} s`, 'ECS has started the rollback');
 }
 
 if (wanted('overhead')) {
