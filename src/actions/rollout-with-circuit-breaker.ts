@@ -7,7 +7,7 @@ import { pruneRevisions } from '../ecs/prune.ts';
 import { planRevisions, registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, isFailure, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
-import { type StrategyRequest, strategies, strategyProblems } from '../ecs/strategy.ts';
+import { deploymentConfiguration, describeStrategy, type StrategyRequest, strategies, strategyProblems } from '../ecs/strategy.ts';
 import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
@@ -189,7 +189,11 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     progress.line('Dry run: nothing registered, no service changed.');
     for (const revision of planned) {
       const to = revision.arn ? revisionName(revision.arn) : `new revision of ${revision.registration?.family}`;
-      for (const service of revision.services) progress.line(`would deploy ${service.serviceName}: ${revisionName(service.taskDefinition)} → ${to}`);
+      for (const service of revision.services) {
+        progress.line(
+          `would deploy ${service.serviceName}: ${revisionName(service.taskDefinition)} → ${to}, ${describeStrategy(deploymentConfiguration(service, strategy))}`,
+        );
+      }
     }
     return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [], reverted: [] };
   }

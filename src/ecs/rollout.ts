@@ -8,7 +8,7 @@ import type { Clock } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
 import { classifyFailure, type FailureReason } from './diagnosis.ts';
 import { type StoppedTask, stoppedTasks } from './stopped-tasks.ts';
-import type { StrategyRequest } from './strategy.ts';
+import { deploymentConfiguration, describeStrategy, type StrategyRequest } from './strategy.ts';
 import { type DeploymentStatus, type EndedDeployment, noProgress, watchDeployments } from './watch-deployments.ts';
 
 export interface Diagnosis {
@@ -73,10 +73,11 @@ export async function deploy(
   });
   for (const result of refused) progress.line(`${result.serviceName}: the update was refused: ${result.statusReason}`);
   for (const deployment of started) {
+    const service = request.targets.find((target) => target.service.serviceName === deployment.serviceName)?.service ?? {};
     progress.line(
       deployment.unchanged
         ? `${deployment.serviceName}: already on this revision; nothing to deploy`
-        : `${deployment.serviceName}: deployment ${deployment.serviceDeploymentArn ?? deployment.deploymentId} started`,
+        : `${deployment.serviceName}: deployment ${deployment.serviceDeploymentArn ?? deployment.deploymentId} started, ${describeStrategy(deploymentConfiguration(service, request.strategy))}`,
     );
   }
   if (!request.wait) return { started, results: refused.length > 0 ? refused : undefined };

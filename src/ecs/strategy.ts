@@ -59,6 +59,26 @@ export function deploymentConfiguration(service: Service, request: StrategyReque
   return configuration;
 }
 
+/** The strategy of a configuration in a few words, for the log: "canary 10% for 5m, bake 10m, alarms a, b". */
+export function describeStrategy(configuration: DeploymentConfiguration): string {
+  const bake = configuration.bakeTimeInMinutes === undefined ? '' : `, bake ${configuration.bakeTimeInMinutes}m`;
+  const alarms = configuration.alarms?.enable ? `, alarms ${configuration.alarms.alarmNames?.join(', ')}` : '';
+  switch (configuration.strategy) {
+    case 'CANARY': {
+      const canary = configuration.canaryConfiguration;
+      return `canary ${canary?.canaryPercent ?? 5}% for ${canary?.canaryBakeTimeInMinutes ?? 10}m${bake}${alarms}`;
+    }
+    case 'LINEAR': {
+      const linear = configuration.linearConfiguration;
+      return `linear ${linear?.stepPercent ?? 10}% every ${linear?.stepBakeTimeInMinutes ?? 6}m${bake}${alarms}`;
+    }
+    case 'BLUE_GREEN':
+      return `blue/green${bake}${alarms}`;
+    default:
+      return `rolling with the circuit breaker${alarms}`;
+  }
+}
+
 /**
  * The least time a deployment with this configuration takes in ECS, in minutes: the waits between traffic
  * steps and the bake time (ECS's defaults where unset), before any task has even started.

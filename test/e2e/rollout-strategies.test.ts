@@ -238,6 +238,7 @@ test('canary 10% then 100%: the stages appear in order with their shares, as the
   const seen = await watch.stop();
   expect(run.exitCode).toBe(0);
 
+  expect(run.stdout).toMatch(/canary: deployment \S+ started, canary 10% for 2m, bake 1m/);
   const logged = stagesInLog(run.stdout, 'canary');
   expectInLifecycleOrder(logged);
   expect(changes(logged.map((l) => l.share))).toEqual([0, 10, 100]);
@@ -269,6 +270,26 @@ test('linear in 4 steps: 25, 50, 75 and 100% in the log, each matching the rule'
   }
   const service = await describeService(world, s.cluster, s.service);
   expect(service?.deploymentConfiguration).toMatchObject({ strategy: 'LINEAR', linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 1 } });
+});
+
+test('dry run: the strategy it would deploy with, and nothing changed', async () => {
+  const s = await shiftableService('dry');
+  const before = (await world.calls()).length;
+  const run = await world.run('rollout-with-circuit-breaker', {
+    inputs: {
+      cluster: s.cluster,
+      service: s.service,
+      image: 'shop:v2',
+      strategy: 'linear',
+      'linear-step-percent': '20',
+      'linear-interval': '2m',
+      alarms: 'dry-5xx',
+      'dry-run': 'true',
+    },
+  });
+  expect(run.exitCode).toBe(0);
+  expect(run.stdout).toContain('would deploy dry: strategies-dry:1 → new revision of strategies-dry, linear 20% every 2m, alarms dry-5xx');
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
 });
 
 test('settings that do not fit the service are refused before any change, naming the input', async () => {
