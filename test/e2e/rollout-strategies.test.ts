@@ -270,6 +270,12 @@ test('linear in 4 steps: 25, 50, 75 and 100% in the log, each matching the rule'
   }
   const service = await describeService(world, s.cluster, s.service);
   expect(service?.deploymentConfiguration).toMatchObject({ strategy: 'LINEAR', linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 1 } });
+
+  // rollback-to-revision goes back the same way, traffic shifting step by step to the old revision.
+  const back = await world.run('rollback-to-revision', { inputs: { cluster: s.cluster, service: s.service, to: 'previous' } });
+  expect(back.exitCode).toBe(0);
+  expect(changes(stagesInLog(back.stdout, 'linear').map((l) => l.share))).toEqual([0, 25, 50, 75, 100]);
+  expect((await describeService(world, s.cluster, s.service))?.taskDefinition).toBe(s.taskDefinitionArn);
 });
 
 test('dry run: the strategy it would deploy with, and nothing changed', async () => {
