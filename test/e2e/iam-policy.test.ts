@@ -71,6 +71,22 @@ test('JSON protocol: without ecs:UpdateService the rollout fails with AccessDeni
   expect((await describeService(world, 'previews', 'web'))?.taskDefinition).toMatch(/previews-web:4$/);
 });
 
+test('without logs:GetLogEvents a failed rollout is still diagnosed, with a warning instead of the log lines', async () => {
+  await world.control('/_emulator/behaviours', { image: 'web:crash', kind: 'crash', exitCode: 1, logLines: ['Error: missing DATABASE_URL'] });
+  expect((await rollout('web:crash')).stdout).toContain('Error: missing DATABASE_URL');
+  await enforce('rollout-with-circuit-breaker', 'logs:GetLogEvents');
+  const run = await rollout('web:crash');
+  expect(run.exitCode).toBe(1);
+  expect(run.outputs['failure-reason']).toBe('crash-on-start');
+  const warnings = run.stdout.split('\n').filter((line) => line.startsWith('::warning title=Task log not readable::'));
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toMatch(
+    /could not be read, so the diagnosis goes on without them\. GetLogEvents for .* failed: AccessDeniedException: .*logs:GetLogEvents/,
+  );
+  expect(run.stdout).not.toContain('Error: missing DATABASE_URL');
+  expect(run.stdout).toContain('Classification: crash on start');
+});
+
 test('Query protocol: without elasticloadbalancing:CreateRule provision fails with AccessDenied on the listener', async () => {
   const { listenerArn } = await sharedListener(world, 'previews', { https: true });
   const provision = (environment: string) =>
