@@ -137,6 +137,8 @@ function fromServiceDeployments(service: Service, watched: WatchedDeployment): D
   };
 }
 
+const HEARTBEAT_MS = 30_000;
+
 /** What happens in a lifecycle stage that lasts, in a person's words. */
 const stageWords: Record<string, string> = {
   SCALE_UP: 'starting the new revision beside the old one',
@@ -195,6 +197,7 @@ export async function watchDeployments(
     stages: [],
   }));
   const seenEvents = new Set<string>();
+  const lastPrinted = new Map<string, { line: string; at: number }>();
   const cluster = started[0]?.cluster ?? '';
 
   const outcome = await pollUntil({
@@ -266,8 +269,14 @@ export async function watchDeployments(
             changed = true;
           }
         }
-        if (describeLine(updated) !== describeLine(deployment) || fresh.length > 0) changed = true;
-        options.progress.line(describeLine(updated));
+        const line = describeLine(updated);
+        if (line !== describeLine(deployment) || fresh.length > 0) changed = true;
+        // A line that says nothing new is repeated only now and then, to show the watch is alive.
+        const printed = lastPrinted.get(updated.serviceName);
+        if (!printed || printed.line !== line || options.clock.now() - printed.at >= HEARTBEAT_MS) {
+          options.progress.line(line);
+          lastPrinted.set(updated.serviceName, { line, at: options.clock.now() });
+        }
         next.push(updated);
       }
       watched = next;
