@@ -1,4 +1,5 @@
 // rollout-with-circuit-breaker: its inputs, and the rollout: revision, deployments, watch, diagnosis.
+import { statSync } from 'node:fs';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import type { StartedDeployment } from '../ecs/deploy.ts';
 import { hardeningFindings } from '../ecs/hardening.ts';
@@ -12,6 +13,7 @@ import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
 import {
+  arn,
   boolean,
   choice,
   duration,
@@ -24,12 +26,14 @@ import {
   optional,
   type Parser,
   percent,
+  quote,
   readInputs,
   required,
   secret,
   text,
   wholeMinutes,
   withDefault,
+  workspacePath,
 } from '../inputs.ts';
 import { warning } from '../runner.ts';
 
@@ -37,7 +41,7 @@ export const rolloutInputs = {
   cluster: required(ecsResource('cluster')),
   service: optional(list(ecsResource('service'), { maxItems: 20 })),
   environment: optional(environmentName()),
-  'task-definition': optional(text({ maxLength: 1600 })),
+  'task-definition': optional(taskDefinitionSource()),
   image: optional(imageReference()),
   container: optional(ecsName('container')),
   wait: withDefault('true', boolean()),
@@ -63,12 +67,21 @@ export const rolloutInputs = {
   ),
 };
 
+/** A task-definition ARN, or a JSON file in the workspace. */
+function taskDefinitionSource(): Parser<string> {
+  const byArn = arn('ecs', 'task-definition/', 'a task definition');
+  const byPath = workspacePath();
+  return (raw, context) => (raw.startsWith('arn:') ? byArn(raw, context) : byPath(raw, context));
+}
+
 /**
  * A command for the one-off task: a JSON array (["npm", "run", "migrate"]) or words split on spaces,
  * with '…' or "…" grouping. It runs without a shell, so distroless images work too.
  */
 function command(): Parser<string[]> {
   return (raw, { input }) => {
+    // RunTask takes at most 8192 characters of overrides.
+    if (raw.length > 8192) throw inputError(input, `is ${raw.length} characters long; ECS takes at most 8192.`, 'run a script from the image instead.');
     if (raw.startsWith('[')) {
       let parsed: unknown;
       try {
@@ -127,6 +140,13 @@ export function readRolloutConfig() {
       fix: 'set wait: true, or on-failure: rollback-failed.',
     });
   }
+  if (config.taskDefinition && !config.taskDefinition.startsWith('arn:') && !isFile(config.taskDefinition)) {
+    problems.push({
+      input: 'task-definition',
+      problem: `${quote(config.taskDefinition)} is not a file in the workspace.`,
+      fix: 'give the path of the rendered task-definition JSON relative to the repository root, or a task-definition ARN.',
+    });
+  }
   if (config.container && !config.image) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
@@ -148,6 +168,14 @@ export function strategyRequest(config: RolloutConfig): StrategyRequest {
     linearIntervalMinutes: config.linearInterval,
     alarms: config.alarms,
   };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export type RolloutConfig = ReturnType<typeof readRolloutConfig>;

@@ -7,6 +7,7 @@ import type { Progress } from '../report.ts';
 import type { Clock } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
 import { classifyFailure, type FailureReason } from './diagnosis.ts';
+import { maskSecretLikeEnvironment } from './hardening.ts';
 import { type StoppedTask, stoppedTasks } from './stopped-tasks.ts';
 import { deploymentConfiguration, describeStrategy, type StrategyRequest } from './strategy.ts';
 import { type DeploymentStatus, type EndedDeployment, noProgress, watchDeployments } from './watch-deployments.ts';
@@ -95,6 +96,7 @@ export async function follow(
   phase = 'Waiting for the deployment to finish',
 ): Promise<DeploymentResult[]> {
   const { ecs, progress } = context;
+  for (const target of targets) maskSecretLikeEnvironment(target.containers);
   progress.phase(phase);
   const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb });
   return Promise.all(
