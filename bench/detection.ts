@@ -54,3 +54,32 @@ export async function measureDetection(): Promise<DetectionFigures> {
     await world.stop();
   }
 }
+
+/** From a CloudWatch alarm going into ALARM during a deployment to the poll that sees it and the step's exit. */
+export async function measureAlarmDetection(): Promise<DetectionFigures> {
+  const world = await startWorld({ timeScale: TIME_SCALE });
+  try {
+    const seeded = await seedService(world, { cluster: 'bench', service: 'web', image: 'web:v1' });
+    // Slow to start, so the deployment is still in progress when the alarm fires.
+    await world.control('/_emulator/behaviours', { image: 'web:v2', kind: 'slow-start', startSeconds: 60 });
+    const clock = async () => ((await world.control('/_emulator/clock')) as { epochMs: number }).epochMs;
+    const running = world.run('rollout-with-circuit-breaker', {
+      inputs: { cluster: seeded.cluster, service: seeded.service, image: 'web:v2', alarms: 'web-5xx' },
+    });
+    for (;;) {
+      const calls = (await world.control('/_emulator/calls')) as { calls: { operation: string }[] };
+      if (calls.calls.some((call) => call.operation === 'DescribeServiceDeployments')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const raisedAt = await clock();
+    await world.control('/_emulator/alarms', { name: 'web-5xx', state: 'ALARM' });
+    const run = await running;
+    const exitedAt = await clock();
+    if (run.outputs['failure-reason'] !== 'alarm') throw new Error(`the alarm did not fail the deployment; the bench scenario is broken:\n${run.stdout}`);
+    const calls = (await world.control('/_emulator/calls')) as { calls: { operation: string; time: number }[] };
+    const detectedAt = calls.calls.find((call) => call.operation === 'DescribeServiceDeployments' && call.time >= raisedAt)?.time ?? Number.NaN;
+    return { detectSeconds: (detectedAt - raisedAt) / 1000, exitSeconds: (exitedAt - raisedAt) / 1000 };
+  } finally {
+    await world.stop();
+  }
+}

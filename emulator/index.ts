@@ -7,6 +7,7 @@ import { createClock } from './core/clock.ts';
 import { FaultStore } from './core/faults.ts';
 import { AwsError, type CallRecord, type EmulatorContext, type ImageResolver, type LogSink, type ServiceModule } from './core/types.ts';
 import { createGithubApi } from './github.ts';
+import { createIam, type Iam, type Permission, type PolicyDocument } from './iam.ts';
 import { type RegistryHandle, startRegistry } from './registry.ts';
 import { createServer } from './server.ts';
 import { createAutoScalingService } from './services/application-autoscaling.ts';
@@ -28,6 +29,13 @@ export interface EmulatorOptions {
   callLatencyMs?: number;
   /** Region used when a request carries no signing scope (default us-east-1). */
   region?: string;
+  /**
+   * Identity policies by action name: calls an action makes (by its user agent) that its policy does not allow
+   * are refused with AccessDenied. Without them every call is allowed; either way what each action needed is recorded.
+   */
+  iamPolicies?: Record<string, PolicyDocument>;
+  /** Told of every refusal (the tests point at the policy to update). */
+  onAccessDenied?: (action: string, denied: Permission) => void;
 }
 
 export interface RunningEmulator {
@@ -35,6 +43,8 @@ export interface RunningEmulator {
   githubApiUrl: string;
   registry: RegistryHandle | null;
   context: EmulatorContext;
+  /** The policies in force and the permissions each action needed. */
+  iam: Iam;
   stop(): Promise<void>;
 }
 
@@ -51,6 +61,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   // Placeholders until the ECR and Logs modules below are created (they need the context first).
   const anyImage: ImageResolver = { resolve: async () => ({ found: true }) };
   const noLogs: LogSink = { write: () => false };
+  const iam = createIam(opts.iamPolicies ?? null, opts.onAccessDenied);
   const context: EmulatorContext = {
     region: defaultRegion,
     accountId: '123456789012',
@@ -58,6 +69,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     images: anyImage,
     logs: noLogs,
     ecsScaling: { desiredCount: () => undefined, setDesiredCount: () => {} },
+    taskRoles: { taskDefinitionRoles: () => [] },
+    iam,
     recordCall(call) {
       calls.push(call);
       if (calls.length > MAX_CALLS) calls = calls.slice(-MAX_CALLS);
@@ -74,6 +87,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const elbv2 = createElbv2Service(context, ec2);
   const ecs = createEcsService(context, { ec2, elb: elbv2, behaviours, alarms });
   context.ecsScaling = ecs;
+  context.taskRoles = ecs;
   const route53 = createRoute53Service(context, elbv2);
   const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context), route53];
   const github = createGithubApi(context);
@@ -148,6 +162,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     githubApiUrl: `${endpoint}/github`,
     registry,
     context,
+    iam,
     async stop() {
       clock.stop();
       await new Promise<void>((resolve) => {

@@ -18,6 +18,8 @@ export interface GateRequest {
   kind?: string;
   /** Tag or digest for manifests/<reference>. */
   reference?: string;
+  /** blobs/uploads/...: a layer upload (start, part, completion). */
+  upload?: boolean;
   authorization?: string;
   /** sha256 of the body of a manifest PUT. */
   manifestDigest?: string;
@@ -70,13 +72,13 @@ const hasBinary = (name: string): Promise<boolean> =>
 
 const PATH_RE = /^\/v2\/(.+?)\/(manifests|blobs|tags|referrers)(?:\/(.*))?$/;
 
-export function parseRegistryPath(path: string): { repository?: string; kind?: string; reference?: string } {
+export function parseRegistryPath(path: string): { repository?: string; kind?: string; reference?: string; upload?: boolean } {
   const m = PATH_RE.exec(path);
   if (!m) return {};
   const rest = m[3];
   // blobs/uploads/<uuid> has no image reference; manifests/<ref> does.
   const reference = m[2] === 'manifests' && rest ? decodeURIComponent(rest) : undefined;
-  return { repository: m[1], kind: m[2], reference };
+  return { repository: m[1], kind: m[2], reference, upload: m[2] === 'blobs' && /^uploads(\/|$)/.test(rest ?? '') };
 }
 
 function sendRejection(res: http.ServerResponse, r: GateRejection): void {

@@ -19,6 +19,7 @@ import {
   type ServiceModule,
 } from './core/types.ts';
 import { parseQueryParams, signingRegion, toXml } from './core/wire.ts';
+import { callerAction, deniedMessage, type PolicyDocument, requiredPermissions } from './iam.ts';
 
 export interface GithubApi {
   handleApi(req: GithubRequest): Promise<GithubResponse>;
@@ -66,6 +67,13 @@ function faultError(protocol: ServiceModule['protocol'], kind: FaultRule['error'
   }
   if (protocol === 'ec2') return new AwsError('InternalError', 'An internal error has occurred', 500);
   return new AwsError('InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.', 500);
+}
+
+/** A call its caller's policy does not allow, as each protocol's services refuse it. */
+function accessDenied(protocol: ServiceModule['protocol'], message: string): AwsError {
+  if (protocol === 'json') return new AwsError('AccessDeniedException', message);
+  if (protocol === 'ec2') return new AwsError('UnauthorizedOperation', `You are not authorized to perform this operation. ${message}`, 403);
+  return new AwsError('AccessDenied', message, 403);
 }
 
 function unknownOperation(protocol: ServiceModule['protocol'], operation: string): AwsError {
@@ -187,6 +195,7 @@ export function createServer(deps: ServerDeps): http.Server {
       return;
     }
     const op = mod.operations[operation];
+    const caller = callerAction(req.headers);
     const record = (error?: string): void => {
       const call: CallRecord = {
         time: deps.clock.now(),
@@ -196,6 +205,7 @@ export function createServer(deps: ServerDeps): http.Server {
         parameters: params,
       };
       if (error) call.error = error;
+      if (caller) call.action = caller;
       deps.context.recordCall(call);
     };
     if (!op) {
@@ -208,6 +218,18 @@ export function createServer(deps: ServerDeps): http.Server {
       record(unreadable.code);
       sendAwsError(res, protocol, unreadable, mod.xmlNamespace);
       return;
+    }
+    const region = signingRegion(req.headers.authorization) ?? deps.defaultRegion;
+    // Calls from outside the actions (test setup, the demo's own clients) are not checked.
+    if (caller) {
+      const scope = { region, account: deps.context.accountId, taskDefinitionRoles: (ref: string) => deps.context.taskRoles.taskDefinitionRoles(ref) };
+      const denied = deps.context.iam.authorize(caller, requiredPermissions(mod.name, operation, params, scope));
+      if (denied) {
+        const err = accessDenied(protocol, deniedMessage(deps.context.accountId, denied));
+        record(err.code);
+        sendAwsError(res, protocol, err, mod.xmlNamespace);
+        return;
+      }
     }
     if (deps.callLatencyMs > 0) await sleep(deps.callLatencyMs);
     for (const fault of deps.faults.pick(mod.name, operation)) {
@@ -225,9 +247,9 @@ export function createServer(deps: ServerDeps): http.Server {
       sendAwsError(res, protocol, err, mod.xmlNamespace);
       return;
     }
-    deps.context.region = signingRegion(req.headers.authorization) ?? deps.defaultRegion;
+    deps.context.region = region;
     try {
-      const result = await op.handler(params);
+      const result = await op.handler(params, { action: caller });
       record();
       sendAwsResult(res, mod, operation, result);
     } catch (e) {
@@ -270,6 +292,11 @@ export function createServer(deps: ServerDeps): http.Server {
       sendJson(res, 400, { error: 'body is not JSON' });
       return;
     }
+    const iamView = (): unknown => ({
+      enforcing: deps.context.iam.enforcing,
+      policies: deps.context.iam.policies(),
+      observed: deps.context.iam.observed(),
+    });
     const clockView = (): unknown => ({
       now: new Date(deps.clock.now()).toISOString(),
       epochMs: deps.clock.now(),
@@ -298,6 +325,19 @@ export function createServer(deps: ServerDeps): http.Server {
       }
       if (path === '/_emulator/calls' && method === 'GET') return sendJson(res, 200, { calls: deps.calls() });
       if (path === '/_emulator/state' && method === 'GET') return sendJson(res, 200, deps.state());
+      if (path === '/_emulator/iam' && method === 'GET') return sendJson(res, 200, iamView());
+      if (path === '/_emulator/iam' && method === 'POST') {
+        const policies = (input as { policies?: unknown }).policies;
+        if (policies !== null && (typeof policies !== 'object' || Array.isArray(policies))) {
+          return sendJson(res, 400, { error: 'policies must be an object of action names and policy documents, or null' });
+        }
+        try {
+          deps.context.iam.setPolicies(policies as Record<string, PolicyDocument> | null);
+        } catch (e) {
+          return sendJson(res, 400, { error: (e as Error).message });
+        }
+        return sendJson(res, 200, iamView());
+      }
       if (path === '/_emulator/actions-cache' && method === 'GET') return sendJson(res, 200, deps.actionsCache.state());
       if (path === '/_emulator/limits' && method === 'GET') return sendJson(res, 200, deps.limits.get());
       if (path === '/_emulator/limits' && method === 'POST') return sendJson(res, 200, deps.limits.set(input));

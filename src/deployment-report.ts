@@ -9,6 +9,7 @@ import { cell, type Summary, table } from './report.ts';
 export function diagnosisLines(result: DeploymentResult): string[] {
   const lines = [`${result.serviceName}: deployment ${outcomeWords[result.status]}${result.statusReason ? ` (${result.statusReason})` : ''}`];
   if (result.diagnosis) lines.push(`Classification: ${failureLabels[result.diagnosis.reason]}`);
+  if (result.triggeredAlarms.length > 0) lines.push(`Alarms in ALARM: ${result.triggeredAlarms.join(', ')}`);
   for (const stopped of result.diagnosis?.stoppedTasks ?? []) {
     lines.push(`Stopped task ${stopped.taskId}: ${stopped.stoppedReason ?? 'no reason given'}${stopped.stopCode ? ` [${stopped.stopCode}]` : ''}`);
     for (const container of stopped.containers) {
@@ -45,7 +46,8 @@ const outcomeWords: Record<DeploymentResult['status'], string> = {
 export function failureMessage(failed: DeploymentResult[]): string {
   return failed
     .map((result) => {
-      const reason = result.diagnosis ? failureLabels[result.diagnosis.reason] : (result.statusReason ?? result.status);
+      const label = result.diagnosis ? failureLabels[result.diagnosis.reason] : (result.statusReason ?? result.status);
+      const reason = result.diagnosis?.reason === 'alarm' ? `${label} ${result.triggeredAlarms.join(', ')} in ALARM` : label;
       const stopped = result.diagnosis?.stoppedTasks[0]?.containers.find((container) => container.exitCode !== undefined && container.exitCode !== 0);
       const exit = stopped ? ` (container ${stopped.name} exit code ${stopped.exitCode})` : '';
       const back = result.rolledBackTo ? `; ECS rolled back to ${revisionName(result.rolledBackTo)}` : '';
@@ -66,6 +68,10 @@ export function addDeploymentSummary(summary: Summary, results: DeploymentResult
       result.failedTasks,
     ]),
   );
+  for (const result of results.filter((r) => r.stages.length > 0)) {
+    const path = result.stages.map((seen) => (seen.share === undefined ? seen.stage : `${seen.stage} (${seen.share}%)`)).join(' → ');
+    summary.add(`${cell(result.serviceName)} lifecycle, with the new revision's share of production traffic: ${path}`);
+  }
   for (const result of results.filter((r) => r.diagnosis)) {
     const reason = result.diagnosis ? failureLabels[result.diagnosis.reason] : '';
     const tasks = (result.diagnosis?.stoppedTasks ?? []).flatMap((stopped) =>

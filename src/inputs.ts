@@ -6,6 +6,8 @@ export interface ParseContext {
   input: string;
   /** The region the action runs in (AWS_REGION), for checking ARNs. */
   region: string | undefined;
+  /** The account of every ARN read so far, by input: one step works in one account. */
+  accounts?: { input: string; account: string }[];
 }
 
 /** Turns a non-empty raw value into a typed one, or throws an InputError naming the input. */
@@ -54,6 +56,7 @@ export function readInputs<S extends InputSpec>(
 ): InputValues<S> {
   const values: Record<string, unknown> = {};
   const problems: InputProblem[] = [];
+  const accounts: { input: string; account: string }[] = [];
   for (const [name, input] of Object.entries(spec)) {
     const raw = read(name).trim() || input.default || '';
     if (!raw) {
@@ -64,14 +67,33 @@ export function readInputs<S extends InputSpec>(
       continue;
     }
     try {
-      values[camelCase(name)] = input.parse(raw, { input: name, region });
+      values[camelCase(name)] = input.parse(raw, { input: name, region, accounts });
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       problems.push(...error.problems);
     }
   }
+  problems.push(...accountProblems(accounts));
   if (problems.length > 0) throw new InputError(problems);
   return values as InputValues<S>;
+}
+
+/** ARNs of one step in different accounts: the inputs outside the account most of them name are wrong. */
+function accountProblems(accounts: { input: string; account: string }[]): InputProblem[] {
+  const byAccount = new Map<string, Set<string>>();
+  for (const { input, account } of accounts) byAccount.set(account, (byAccount.get(account) ?? new Set()).add(input));
+  if (byAccount.size < 2) return [];
+  const [[majority, majorityInputs] = ['', new Set<string>()]] = [...byAccount].sort((a, b) => b[1].size - a[1].size);
+  const tie = [...byAccount.values()].filter((inputs) => inputs.size === majorityInputs.size).length > 1;
+  const others = [...byAccount].filter(([account]) => tie || account !== majority);
+  const listed = [...byAccount].map(([account, inputs]) => `${[...inputs].join(', ')} in ${account}`).join('; ');
+  return others.flatMap(([account, inputs]) =>
+    [...inputs].map((input) => ({
+      input,
+      problem: `names account ${account}, but the ARNs of this step are not all in one account (${listed}).`,
+      fix: 'give ARNs of the account the step runs in (the one aws-actions/configure-aws-credentials signs in to).',
+    })),
+  );
 }
 
 /** Shows a raw value in a message without flooding the log. */
@@ -117,7 +139,7 @@ export function integer(options: { min: number; max: number }): Parser<number> {
     }
     const value = Number(raw);
     if (value < options.min || value > options.max) {
-      throw inputError(input, `${value} is out of range.`, `use a whole number from ${options.min} to ${options.max}.`);
+      throw inputError(input, `${quote(raw)} is out of range.`, `use a whole number from ${options.min} to ${options.max}.`);
     }
     return value;
   };
@@ -142,8 +164,30 @@ export function duration(options: { min: number; max: number }): Parser<number> 
     const fix = `write it with a unit, for example 90s, 10m or 1h30m, between ${formatSeconds(options.min)} and ${formatSeconds(options.max)}.`;
     if (!match || raw === '') throw inputError(input, `${quote(raw)} is not a duration.`, fix);
     const seconds = ['d', 'h', 'm', 's'].reduce((total, unit, index) => total + Number(match[index + 1] ?? 0) * (durationUnits[unit] ?? 0), 0);
-    if (seconds < options.min || seconds > options.max) throw inputError(input, `${raw} is out of range.`, fix);
+    if (seconds < options.min || seconds > options.max) throw inputError(input, `${quote(raw)} is out of range.`, fix);
     return seconds;
+  };
+}
+
+/** A duration ECS takes in whole minutes (bake times): 10m, 1h, 0m. */
+export function wholeMinutes(options: { max: number }): Parser<number> {
+  const seconds = duration({ min: 0, max: options.max * 60 });
+  return (raw, context) => {
+    const value = seconds(raw, context);
+    if (value % 60 !== 0) throw inputError(context.input, `${raw} is not a whole number of minutes.`, 'ECS counts this time in minutes: write 5m, 90m or 2h.');
+    return value / 60;
+  };
+}
+
+/** A percentage in tenths, as ECS takes traffic shares: 10, 12.5 or 10%. */
+export function percent(options: { min: number; max: number }): Parser<number> {
+  return (raw, { input }) => {
+    const match = /^(\d{1,3}(?:\.\d)?)%?$/.exec(raw);
+    const fix = `use a number from ${options.min} to ${options.max}, at most one decimal (10, 12.5 or 10%).`;
+    if (!match) throw inputError(input, `${quote(raw)} is not a percentage.`, fix);
+    const value = Number(match[1]);
+    if (value < options.min || value > options.max) throw inputError(input, `${raw} is out of range.`, fix);
+    return value;
   };
 }
 
@@ -194,11 +238,28 @@ export function splitArn(raw: string): Arn | undefined {
   return { partition, service, region, account, resource };
 }
 
+/** The partition a region belongs to, as ARNs name it. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  return 'aws';
+}
+
+/** Services whose ARNs name no region. */
+const globalServices = new Set(['iam']);
+
+/** What may follow the account in the ARNs the actions take (names, paths, IDs, revisions). */
+export const arnResource = /^[A-Za-z0-9_+=,.@:/-]+$/;
+
 /** An ARN of the given service and resource type, in the region the action runs in. `what` is named with its article: "an ALB listener". */
 export function arn(service: string, resourcePrefix: string, what: string): Parser<string> {
-  return (raw, { input, region }) => {
+  return (raw, { input, region, accounts }) => {
     const parsed = splitArn(raw);
-    const example = `arn:aws:${service}:${region ?? 'us-east-1'}:123456789012:${resourcePrefix}...`;
+    const partition = partitionOf(region ?? 'us-east-1');
+    const example = `arn:${partition}:${service}:${globalServices.has(service) ? '' : (region ?? 'us-east-1')}:123456789012:${resourcePrefix}...`;
+    if (raw.length > 2048) throw inputError(input, `is ${raw.length} characters long; an ARN has at most 2048.`, `give the ARN of ${what}, like ${example}.`);
     if (!parsed) throw inputError(input, `${quote(raw)} is not an ARN.`, `give the ARN of ${what}, like ${example}.`);
     if (parsed.service !== service || !parsed.resource.startsWith(resourcePrefix)) {
       throw inputError(
@@ -207,6 +268,14 @@ export function arn(service: string, resourcePrefix: string, what: string): Pars
         `give the ARN of ${what}, like ${example}.`,
       );
     }
+    if (!arnResource.test(parsed.resource)) {
+      throw inputError(input, `${quote(raw)} has characters no ARN of ${what} has.`, `give the ARN of ${what}, like ${example}.`);
+    }
+    if (!parsed.account) throw inputError(input, `${quote(raw)} names no account.`, `give the ARN of ${what}, like ${example}.`);
+    if (globalServices.has(service) && parsed.region) {
+      throw inputError(input, `${quote(raw)} names a region; ${service.toUpperCase()} ARNs name none.`, `give the ARN of ${what}, like ${example}.`);
+    }
+    if (!globalServices.has(service) && !parsed.region) throw inputError(input, `${quote(raw)} names no region.`, `give the ARN of ${what}, like ${example}.`);
     if (region && parsed.region && parsed.region !== region) {
       throw inputError(
         input,
@@ -214,21 +283,44 @@ export function arn(service: string, resourcePrefix: string, what: string): Pars
         `use ${what} in ${region}, or set AWS_REGION to ${parsed.region}.`,
       );
     }
+    if (region && parsed.partition !== partition) {
+      throw inputError(
+        input,
+        `${quote(raw)} is in partition ${parsed.partition}, but this step runs in ${region} (partition ${partition}).`,
+        `give the ARN of ${what}, like ${example}.`,
+      );
+    }
+    accounts?.push({ input, account: parsed.account });
     return raw;
   };
 }
 
 /** A secret (a token): masked in the log the moment it is read. */
-export function secret(parse: Parser<string> = text()): Parser<string> {
+export function secret(parse: Parser<string> = token()): Parser<string> {
   return (raw, context) => {
     setSecret(raw);
     return parse(raw, context);
   };
 }
 
+/** An access token: visible ASCII, as it goes into an HTTP header. Its messages never show it. */
+export function token(): Parser<string> {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub expression, not a template
+  const fix = 'pass the token alone, such as ${{ github.token }}.';
+  return (raw, { input }) => {
+    if (raw.length > 1024) throw inputError(input, `is ${raw.length} characters long; a token has at most 1024 (the value is not shown).`, fix);
+    if (!/^[\x21-\x7e]+$/.test(raw)) {
+      throw inputError(input, 'has spaces, line breaks, control characters or non-ASCII letters, which no token has (the value is not shown).', fix);
+    }
+    return raw;
+  };
+}
+
 /** A path relative to the workspace; refuses absolute paths and .. so a step cannot read outside the checkout. */
 export function workspacePath(): Parser<string> {
   return (raw, { input }) => {
+    if (raw.length > 4096)
+      throw inputError(input, `is ${raw.length} characters long; a path has at most 4096.`, 'give a path relative to the repository root.');
     if (raw.startsWith('/') || raw.split(/[\\/]/).includes('..')) {
       throw inputError(input, `${quote(raw)} points outside the repository.`, 'give a path relative to the repository root, without "..".');
     }

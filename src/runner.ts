@@ -18,11 +18,20 @@ function escapeProperty(value: string): string {
   return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
 }
 
+/** Every value masked so far. The runner hides them in the log, not in the summary; both get *** from us. */
+const secrets = new Set<string>();
+
+function redact(text: string): string {
+  let redacted = text;
+  for (const value of [...secrets].sort((a, b) => b.length - a.length)) redacted = redacted.split(value).join('***');
+  return redacted;
+}
+
 function command(name: string, message: string, properties: Record<string, string> = {}): void {
   const props = Object.entries(properties)
-    .map(([key, value]) => `${key}=${escapeProperty(value)}`)
+    .map(([key, value]) => `${key}=${escapeProperty(redact(value))}`)
     .join(',');
-  process.stdout.write(`::${name}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`);
+  process.stdout.write(`::${name}${props ? ` ${props}` : ''}::${escapeData(name === 'add-mask' ? message : redact(message))}${EOL}`);
 }
 
 /** Appends a `name<<delimiter` block to a runner file such as GITHUB_OUTPUT. */
@@ -42,11 +51,24 @@ export function setOutput(name: string, value: string | number | boolean): void 
 
 /** Tells the runner to replace every occurrence of value with *** in the log. */
 export function setSecret(value: string): void {
-  if (value) command('add-mask', value);
+  if (!value) return;
+  command('add-mask', value);
+  secrets.add(value);
 }
 
-export function info(message: string): void {
-  process.stdout.write(`${message}${EOL}`);
+/** Text the runner could take for a workflow command: `::` starting a line (it also ends lines at \r), or the legacy `##[` anywhere. */
+const commandLike = /(?:^|[\r\n])\s*::|##\[/;
+
+export function info(text: string): void {
+  const message = redact(text);
+  if (!commandLike.test(message)) {
+    process.stdout.write(`${message}${EOL}`);
+    return;
+  }
+  // Text from outside (values, service events, container logs) goes out between stop-commands
+  // markers: the runner shows it and acts on none of it.
+  const token = randomUUID();
+  process.stdout.write(`::stop-commands::${token}${EOL}${message}${EOL}::${token}::${EOL}`);
 }
 
 export function warning(message: string, title?: string): void {
@@ -69,6 +91,7 @@ export function endGroup(): void {
 export function appendSummary(markdown: string): boolean {
   const file = process.env.GITHUB_STEP_SUMMARY;
   if (!file) return false;
-  appendFileSync(file, markdown.endsWith(EOL) ? markdown : `${markdown}${EOL}`);
+  const redacted = redact(markdown);
+  appendFileSync(file, redacted.endsWith(EOL) ? redacted : `${redacted}${EOL}`);
   return true;
 }

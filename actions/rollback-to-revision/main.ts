@@ -1,6 +1,7 @@
 // rollback-to-revision: put service(s) back on an earlier revision and wait for it.
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { planRollback, readRollbackConfig } from '../../src/actions/rollback-to-revision.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { addDeploymentSummary, diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
@@ -16,6 +17,7 @@ await runAction('rollback-to-revision', async ({ progress, summary, clock }) => 
   const settings = awsSettings('rollback-to-revision');
   const ecs = createClient(ECSClient, settings);
   const logs = createClient(CloudWatchLogsClient, settings);
+  const elb = createClient(ElasticLoadBalancingV2Client, settings);
 
   progress.phase('Finding the revision to go back to');
   const services = config.service
@@ -37,7 +39,7 @@ await runAction('rollback-to-revision', async ({ progress, summary, clock }) => 
   }
 
   const { results } = await deploy(
-    { ecs, logs, clock, progress },
+    { ecs, logs, elb, clock, progress },
     {
       cluster: config.cluster,
       targets: plans.map((plan) => ({ service: plan.service, taskDefinitionArn: plan.to, containers: plan.containers })),

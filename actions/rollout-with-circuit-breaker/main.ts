@@ -1,6 +1,7 @@
 // rollout-with-circuit-breaker: register a revision, roll the service(s) to it, watch, and explain failures.
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { readRolloutConfig, rollout } from '../../src/actions/rollout-with-circuit-breaker.ts';
 import { awsSettings, createClient } from '../../src/aws.ts';
 import { addDeploymentSummary, diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
@@ -16,12 +17,13 @@ await runAction('rollout-with-circuit-breaker', async ({ progress, summary, cloc
   const settings = awsSettings('rollout-with-circuit-breaker');
   const ecs = createClient(ECSClient, settings);
   const logs = createClient(CloudWatchLogsClient, settings);
+  const elb = createClient(ElasticLoadBalancingV2Client, settings);
 
   const github = config.dryRun ? undefined : GithubReport.forRun(config.githubToken, config.environment ?? config.service?.[0] ?? config.cluster);
   await github?.deploying(`Rolling out ${config.image ?? 'a new revision'}`);
   let outcome: Awaited<ReturnType<typeof rollout>>;
   try {
-    outcome = await rollout(config, { ecs, logs, clock, progress });
+    outcome = await rollout(config, { ecs, logs, elb, clock, progress });
   } catch (error) {
     await github?.deployed(false, { status: `failed: ${firstLine(error)}` }, 'Rollout failed');
     throw error;

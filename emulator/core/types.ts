@@ -1,4 +1,5 @@
 // The contract between the emulator's server core and its service modules. Shares nothing with src/.
+import type { Iam } from '../iam.ts';
 
 /** An error as AWS returns it: the code, message and HTTP status the SDK turns into an exception. */
 export class AwsError extends Error {
@@ -76,6 +77,14 @@ export interface CallRecord {
   mutating: boolean;
   parameters: unknown;
   error?: string;
+  /** The action that made the call (from `action/<name>` in its user agent). */
+  action?: string;
+}
+
+/** What IAM needs of ECS to authorize RunTask: the roles its task definition passes. */
+export interface TaskRoles {
+  /** Execution and task role ARNs of a task definition (family, family:revision or ARN); none when unknown. */
+  taskDefinitionRoles(ref: string): string[];
 }
 
 /** Shared by every module of one emulator instance. */
@@ -86,10 +95,17 @@ export interface EmulatorContext {
   images: ImageResolver;
   logs: LogSink;
   ecsScaling: EcsScaling;
+  taskRoles: TaskRoles;
+  iam: Iam;
   recordCall(call: CallRecord): void;
 }
 
-export type OperationHandler = (input: Record<string, unknown>) => unknown | Promise<unknown>;
+/** Who made a call: the action named in its user agent, when there is one. */
+export interface Caller {
+  action?: string;
+}
+
+export type OperationHandler = (input: Record<string, unknown>, caller: Caller) => unknown | Promise<unknown>;
 
 export interface Operation {
   mutating: boolean;

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AwsError, type EmulatorContext, type ImageResolution, type ImageResolver, type ServiceModule } from '../core/types.ts';
+import { deniedMessage, registryPermissions } from '../iam.ts';
 import type { GateRejection, GateRequest, RegistryGate, RegistryHandle } from '../registry.ts';
 
 const MANIFEST_TYPES = [
@@ -101,8 +102,8 @@ export function parseImageRef(image: string): { host?: string; repository: strin
 
 export function createEcrService(ctx: EmulatorContext, registry: RegistryHandle | null): ServiceModule & ImageResolver {
   const repos = new Map<string, Repository>();
-  /** Passwords handed out by GetAuthorizationToken, with their expiry (emulated ms). */
-  const tokens = new Map<string, number>();
+  /** Passwords handed out by GetAuthorizationToken: expiry (emulated ms), and who asked in which region (registry calls act as them). */
+  const tokens = new Map<string, { expiresAt: number; caller?: string; region: string }>();
   const registryId = ctx.accountId;
   const uriHost = registry?.host ?? `${ctx.accountId}.dkr.ecr.${ctx.region}.amazonaws.com`;
 
@@ -285,10 +286,18 @@ export function createEcrService(ctx: EmulatorContext, registry: RegistryHandle 
       const auth = req.authorization;
       if (!auth?.startsWith('Basic ')) return unauthorized;
       const [user, password] = Buffer.from(auth.slice(6), 'base64').toString().split(/:(.*)/s);
-      const expires = password ? tokens.get(password) : undefined;
-      if (user !== 'AWS' || expires === undefined) return unauthorized;
-      if (expires <= ctx.clock.now()) {
+      const token = password ? tokens.get(password) : undefined;
+      if (user !== 'AWS' || token === undefined) return unauthorized;
+      if (token.expiresAt <= ctx.clock.now()) {
         return { status: 403, code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' };
+      }
+      if (token.caller) {
+        const scope = { region: token.region, account: ctx.accountId, taskDefinitionRoles: () => [] };
+        const denied = ctx.iam.authorize(
+          token.caller,
+          registryPermissions({ method: req.method, repository: req.repository, kind: req.kind, upload: req.upload ?? false }, scope),
+        );
+        if (denied) return { status: 403, code: 'DENIED', message: deniedMessage(ctx.accountId, denied) };
       }
       if (!req.repository) return null;
       const repo = repos.get(req.repository);
@@ -689,11 +698,11 @@ export function createEcrService(ctx: EmulatorContext, registry: RegistryHandle 
     },
     GetAuthorizationToken: {
       mutating: false,
-      handler() {
+      handler(_input, caller) {
         const r = needRegistry();
         const password = randomBytes(24).toString('base64url');
         const expiresAt = ctx.clock.now() + TOKEN_HOURS * 3600_000;
-        tokens.set(password, expiresAt);
+        tokens.set(password, { expiresAt, caller: caller.action, region: ctx.region });
         return {
           authorizationData: [{ authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'), expiresAt: seconds(expiresAt), proxyEndpoint: r.url }],
         };

@@ -3,7 +3,7 @@
 import type { AlarmStore } from '../core/alarms.ts';
 import type { BehaviourStore } from '../core/behaviours.ts';
 import { deploymentId, digits } from '../core/ids.ts';
-import { AwsError, type EcsScaling, type EmulatorContext, type ServiceModule } from '../core/types.ts';
+import { AwsError, type EcsScaling, type EmulatorContext, type ServiceModule, type TaskRoles } from '../core/types.ts';
 import type { Ec2Network } from './ec2.ts';
 import type { Cluster, Deployment, DeploymentConfig, Json, LoadBalancerRef, Revision, Service, ServiceDeploymentRec, Tag, Task, TaskDef } from './ecs-model.ts';
 import { circuitBreakerThreshold, createScheduler, type Store } from './ecs-scheduler.ts';
@@ -55,7 +55,7 @@ export interface EcsDeps {
   alarms: AlarmStore;
 }
 
-export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceModule & EcsScaling {
+export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceModule & EcsScaling & TaskRoles {
   let clusters = new Map<string, Cluster>();
   const store: Store = {
     services: new Map(),
@@ -650,6 +650,11 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     name: 'ecs',
     protocol: 'json',
     targetPrefix: 'AmazonEC2ContainerServiceV20141113',
+
+    taskDefinitionRoles(ref) {
+      const body = findTaskDef(ref)?.body ?? {};
+      return [str(body.executionRoleArn), str(body.taskRoleArn)].filter((role): role is string => role !== undefined);
+    },
 
     desiredCount(resourceId) {
       const [, clusterName, serviceName] = resourceId.split('/');

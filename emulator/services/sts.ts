@@ -7,6 +7,9 @@ const SESSION = 'GitHubActions';
 // Role IDs start with AROA; the rest is an opaque identifier.
 const ROLE_ID = 'AROAEMULATOREXAMPLE01';
 
+/** The role session every call runs as (AccessDenied messages name it too). */
+export const callerArn = (accountId: string): string => `arn:aws:sts::${accountId}:assumed-role/${ROLE}/${SESSION}`;
+
 export function createStsService(ctx: EmulatorContext): ServiceModule {
   return {
     name: 'sts',
@@ -19,11 +22,11 @@ export function createStsService(ctx: EmulatorContext): ServiceModule {
         handler: () => ({
           UserId: `${ROLE_ID}:${SESSION}`,
           Account: ctx.accountId,
-          Arn: `arn:aws:sts::${ctx.accountId}:assumed-role/${ROLE}/${SESSION}`,
+          Arn: callerArn(ctx.accountId),
         }),
       },
     },
-    state: () => ({ caller: `arn:aws:sts::${ctx.accountId}:assumed-role/${ROLE}/${SESSION}` }),
+    state: () => ({ caller: callerArn(ctx.accountId) }),
     reset() {
       // Nothing to forget: the identity is fixed.
     },

@@ -5,7 +5,21 @@ import { runUrl } from '../environment.ts';
 import { InputError, type InputProblem } from '../errors.ts';
 import { pullRequestOfEvent } from '../github.ts';
 import { type BuildSettings, type ContentKey, commitKey, pathsKey } from '../image/content-key.ts';
-import { boolean, choice, imageTag, keyValue, list, optional, readInputs, repositoryName, required, text, withDefault, workspacePath } from '../inputs.ts';
+import {
+  boolean,
+  choice,
+  imageTag,
+  keyValue,
+  list,
+  optional,
+  quote,
+  readInputs,
+  repositoryName,
+  required,
+  text,
+  withDefault,
+  workspacePath,
+} from '../inputs.ts';
 
 export const buildPushEcrInputs = {
   repository: required(repositoryName()),
@@ -15,7 +29,7 @@ export const buildPushEcrInputs = {
   target: optional(text({ maxLength: 128, pattern: /^[A-Za-z0-9_.-]+$/, expected: 'a build stage name' })),
   platforms: withDefault(
     'linux/amd64',
-    list(text({ pattern: /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/, expected: 'a platform such as linux/amd64 or linux/arm64' })),
+    list(text({ maxLength: 64, pattern: /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/, expected: 'a platform such as linux/amd64 or linux/arm64' })),
   ),
   labels: optional(list(keyValue(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/))),
   tags: optional(list(imageTag(), { maxItems: 100 })),
@@ -93,13 +107,13 @@ export function readBuildPushEcrConfig(env: NodeJS.ProcessEnv = process.env): Bu
     if (!isDirectory(contextDir)) {
       problems.push({
         input: 'context',
-        problem: `${context} is not a directory in the workspace.`,
+        problem: `${quote(context)} is not a directory in the workspace.`,
         fix: 'give the build context relative to the repository root, and check out the repository first.',
       });
     } else if (!existsSync(join(workspace, dockerfile))) {
       problems.push({
         input: 'dockerfile',
-        problem: `${dockerfile} does not exist in the workspace.`,
+        problem: `${quote(dockerfile)} does not exist in the workspace.`,
         fix: config.dockerfile ? 'give the Dockerfile path relative to the repository root.' : 'add a Dockerfile to the context, or set dockerfile.',
       });
     }
@@ -145,7 +159,24 @@ function lifecyclePolicyProblem(policy: string): string | undefined {
   } catch (error) {
     return `is not JSON (${(error as Error).message}).`;
   }
-  const rules = (parsed as { rules?: unknown }).rules;
+  const rules = (parsed as { rules?: unknown } | null)?.rules;
   if (!Array.isArray(rules) || rules.length === 0) return 'has no "rules" array.';
+  // The shape ECR checks, so a bad rule fails here rather than after the repository is created.
+  const priorities = new Set<unknown>();
+  for (const [index, rule] of rules.entries()) {
+    const { rulePriority, selection, action } = (rule ?? {}) as { rulePriority?: unknown; selection?: Record<string, unknown>; action?: { type?: unknown } };
+    const ok =
+      Number.isInteger(rulePriority) &&
+      (rulePriority as number) >= 1 &&
+      !priorities.has(rulePriority) &&
+      ['tagged', 'untagged', 'any'].includes(selection?.tagStatus as string) &&
+      ['imageCountMoreThan', 'sinceImagePushed'].includes(selection?.countType as string) &&
+      Number.isInteger(selection?.countNumber) &&
+      (selection?.countNumber as number) >= 1 &&
+      action?.type === 'expire';
+    if (!ok)
+      return `rule ${index + 1} is not an ECR lifecycle rule (a unique rulePriority from 1, selection with tagStatus, countType and countNumber, action type expire).`;
+    priorities.add(rulePriority);
+  }
   return undefined;
 }

@@ -3,6 +3,7 @@ import { InputError, type InputProblem } from '../errors.ts';
 import { type PullRequestRef, pullRequestOfEvent } from '../github.ts';
 import {
   arn,
+  arnResource,
   boolean,
   choice,
   duration,
@@ -15,11 +16,13 @@ import {
   list,
   optional,
   type Parser,
+  partitionOf,
   pullRequestReference,
   readInputs,
   required,
   secret,
   securityGroupId,
+  splitArn,
   subnetId,
   text,
   withDefault,
@@ -101,7 +104,10 @@ export const provisionPlatformInputs = {
   subnets: required(list(subnetId(), { maxItems: 16 })),
   'security-groups': required(list(securityGroupId(), { maxItems: 5 })),
   'assign-public-ip': withDefault('false', boolean()),
-  'health-check-path': withDefault('/', text({ maxLength: 1024, pattern: /^\/\S*$/, expected: 'a path starting with /' })),
+  'health-check-path': withDefault(
+    '/',
+    text({ maxLength: 1024, pattern: /^\/[\x21-\x7e]*$/, expected: 'a path starting with /, in visible ASCII (percent-encode anything else)' }),
+  ),
   'health-check-matcher': withDefault(
     '200-399',
     text({ pattern: /^\d{3}(?:-\d{3})?(?:,\d{3}(?:-\d{3})?)*$/, expected: 'HTTP codes such as 200, 200-399 or 200,302' }),
@@ -126,6 +132,16 @@ export const provisionPlatformInputs = {
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
 };
+
+/** A Secrets Manager secret or SSM parameter ARN; another region or account is allowed (ECS reads them by full ARN). */
+function isSecretReference(reference: string, region: string | undefined): boolean {
+  const parsed = splitArn(reference);
+  if (!parsed?.region || !parsed.account || !arnResource.test(parsed.resource)) return false;
+  if (region && parsed.partition !== partitionOf(region)) return false;
+  return (
+    (parsed.service === 'secretsmanager' && parsed.resource.startsWith('secret:')) || (parsed.service === 'ssm' && parsed.resource.startsWith('parameter/'))
+  );
+}
 
 export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env) {
   const config = readInputs(provisionPlatformInputs);
@@ -191,11 +207,31 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
       fix: 'pick a cpu/memory pair from the Fargate task-size table, for example cpu 256 with memory 512, 1024 or 2048.',
     });
   }
+  const providers = config.capacityProviderStrategy.map((item) => item.split(':'));
+  if (
+    new Set(providers.map(([provider]) => provider)).size < providers.length ||
+    providers.every(([, weight]) => weight !== undefined && Number(weight) === 0)
+  ) {
+    problems.push({
+      input: 'capacity-provider-strategy',
+      problem: 'names a capacity provider twice, or gives every one weight 0.',
+      fix: 'name each of FARGATE and FARGATE_SPOT at most once, at least one with a weight above 0, such as FARGATE_SPOT:3,FARGATE:1.',
+    });
+  }
+  const environmentSize = (config.environmentVariables ?? []).reduce((total, [name, value]) => total + name.length + value.length, 0);
+  if (environmentSize > 64 * 1024) {
+    problems.push({
+      input: 'environment-variables',
+      problem: `holds ${environmentSize} characters; a task definition has at most 64 KiB in all.`,
+      fix: 'pass large values another way, such as a file in the image or a parameter in SSM.',
+    });
+  }
   for (const [name, reference] of config.secrets ?? []) {
-    if (!/^arn:aws[a-z-]*:(secretsmanager|ssm):/.test(reference)) {
+    // Shown by name only: a value pasted here by mistake is a secret.
+    if (!isSecretReference(reference, env.AWS_REGION || env.AWS_DEFAULT_REGION)) {
       problems.push({
         input: 'secrets',
-        problem: `${name} must be a Secrets Manager or SSM parameter ARN, not a value.`,
+        problem: `${name} must be a Secrets Manager or SSM parameter ARN (in this step's partition), not a value.`,
         fix: 'write NAME=arn:aws:secretsmanager:... or NAME=arn:aws:ssm:...; secret values never go into inputs.',
       });
     }

@@ -1,4 +1,5 @@
 // rollout-with-circuit-breaker: its inputs, and the rollout: revision, deployments, watch, diagnosis.
+import { statSync } from 'node:fs';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import type { StartedDeployment } from '../ecs/deploy.ts';
 import { hardeningFindings } from '../ecs/hardening.ts';
@@ -7,10 +8,12 @@ import { pruneRevisions } from '../ecs/prune.ts';
 import { planRevisions, registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, isFailure, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
+import { deploymentConfiguration, describeStrategy, type StrategyRequest, strategies, strategyProblems } from '../ecs/strategy.ts';
 import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
 import {
+  arn,
   boolean,
   choice,
   duration,
@@ -22,11 +25,15 @@ import {
   list,
   optional,
   type Parser,
+  percent,
+  quote,
   readInputs,
   required,
   secret,
   text,
+  wholeMinutes,
   withDefault,
+  workspacePath,
 } from '../inputs.ts';
 import { warning } from '../runner.ts';
 
@@ -34,7 +41,7 @@ export const rolloutInputs = {
   cluster: required(ecsResource('cluster')),
   service: optional(list(ecsResource('service'), { maxItems: 20 })),
   environment: optional(environmentName()),
-  'task-definition': optional(text({ maxLength: 1600 })),
+  'task-definition': optional(taskDefinitionSource()),
   image: optional(imageReference()),
   container: optional(ecsName('container')),
   wait: withDefault('true', boolean()),
@@ -47,7 +54,25 @@ export const rolloutInputs = {
   'run-before': optional(command()),
   'on-failure': withDefault('rollback-failed', choice(['rollback-failed', 'rollback-all'] as const)),
   'github-token': optional(secret()),
+  strategy: optional(choice(strategies)),
+  'bake-time': optional(wholeMinutes({ max: 1440 })),
+  'canary-percent': optional(percent({ min: 0.1, max: 100 })),
+  'canary-interval': optional(wholeMinutes({ max: 1440 })),
+  'linear-step-percent': optional(percent({ min: 3, max: 100 })),
+  'linear-interval': optional(wholeMinutes({ max: 1440 })),
+  alarms: optional(
+    list(text({ maxLength: 255, pattern: /^[^\p{Cc}]+$/u, expected: 'CloudWatch alarm names (up to 255 characters, no control characters)' }), {
+      maxItems: 10,
+    }),
+  ),
 };
+
+/** A task-definition ARN, or a JSON file in the workspace. */
+function taskDefinitionSource(): Parser<string> {
+  const byArn = arn('ecs', 'task-definition/', 'a task definition');
+  const byPath = workspacePath();
+  return (raw, context) => (raw.startsWith('arn:') ? byArn(raw, context) : byPath(raw, context));
+}
 
 /**
  * A command for the one-off task: a JSON array (["npm", "run", "migrate"]) or words split on spaces,
@@ -55,6 +80,8 @@ export const rolloutInputs = {
  */
 function command(): Parser<string[]> {
   return (raw, { input }) => {
+    // RunTask takes at most 8192 characters of overrides.
+    if (raw.length > 8192) throw inputError(input, `is ${raw.length} characters long; ECS takes at most 8192.`, 'run a script from the image instead.');
     if (raw.startsWith('[')) {
       let parsed: unknown;
       try {
@@ -113,11 +140,42 @@ export function readRolloutConfig() {
       fix: 'set wait: true, or on-failure: rollback-failed.',
     });
   }
+  if (config.taskDefinition && !config.taskDefinition.startsWith('arn:') && !isFile(config.taskDefinition)) {
+    problems.push({
+      input: 'task-definition',
+      problem: `${quote(config.taskDefinition)} is not a file in the workspace.`,
+      fix: 'give the path of the rendered task-definition JSON relative to the repository root, or a task-definition ARN.',
+    });
+  }
   if (config.container && !config.image) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
+  if (config.alarms && !config.wait) {
+    problems.push({ input: 'alarms', problem: 'needs wait: true to report an alarm that fails the deployment.', fix: 'set wait: true, or remove alarms.' });
+  }
   if (problems.length > 0) throw new InputError(problems);
   return config;
+}
+
+/** The deployment settings the step asks for; each left out keeps the service's. */
+export function strategyRequest(config: RolloutConfig): StrategyRequest {
+  return {
+    strategy: config.strategy,
+    bakeMinutes: config.bakeTime,
+    canaryPercent: config.canaryPercent,
+    canaryIntervalMinutes: config.canaryInterval,
+    linearStepPercent: config.linearStepPercent,
+    linearIntervalMinutes: config.linearInterval,
+    alarms: config.alarms,
+  };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export type RolloutConfig = ReturnType<typeof readRolloutConfig>;
@@ -139,6 +197,9 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     ? await requireServices(ecs, config.cluster, config.service)
     : await environmentServices(ecs, config.cluster, config.environment ?? '');
   for (const service of services) progress.line(`${service.serviceName}: runs ${revisionName(service.taskDefinition)}, desired ${service.desiredCount}`);
+  const strategy = strategyRequest(config);
+  const unfit = services.flatMap((service) => strategyProblems(service, strategy, config.wait ? config.timeout : undefined));
+  if (unfit.length > 0) throw new InputError(unfit);
 
   progress.phase('Preparing the revision');
   const planned = await planRevisions(ecs, services, { taskDefinition: config.taskDefinition, image: config.image, container: config.container });
@@ -156,7 +217,11 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     progress.line('Dry run: nothing registered, no service changed.');
     for (const revision of planned) {
       const to = revision.arn ? revisionName(revision.arn) : `new revision of ${revision.registration?.family}`;
-      for (const service of revision.services) progress.line(`would deploy ${service.serviceName}: ${revisionName(service.taskDefinition)} → ${to}`);
+      for (const service of revision.services) {
+        progress.line(
+          `would deploy ${service.serviceName}: ${revisionName(service.taskDefinition)} → ${to}, ${describeStrategy(deploymentConfiguration(service, strategy))}`,
+        );
+      }
     }
     return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [], reverted: [] };
   }
@@ -200,6 +265,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     targets,
     desiredCount: config.desiredCount,
     forceNewDeployment: config.forceNewDeployment,
+    strategy,
     wait: config.wait,
     timeoutSeconds: config.timeout,
   });

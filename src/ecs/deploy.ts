@@ -1,8 +1,10 @@
-// Starting a deployment: UpdateService with the circuit breaker on, then finding the service
+// Starting a deployment: UpdateService with the circuit breaker on (and the strategy asked for), then finding the service
 // deployment it started, so the watch follows that deployment and not "is the service stable".
-import { type DeploymentConfiguration, type ECSClient, ListServiceDeploymentsCommand, type Service, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { type ECSClient, ListServiceDeploymentsCommand, type Service, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { ActionError } from '../errors.ts';
+import { deploymentConfiguration, effectiveStrategy, plannedShift, type StrategyRequest, shiftsTraffic, type TrafficShift } from './strategy.ts';
 
 export interface StartedDeployment {
   cluster: string;
@@ -22,33 +24,38 @@ export interface StartedDeployment {
    * watch waits for steady state on the PRIMARY one, counting failed tasks from this baseline.
    */
   scaling?: { failedTasksBefore: number } | undefined;
+  /** For blue/green, canary and linear deployments (when an ELB client is given): the rule and groups traffic moves between. */
+  shift?: TrafficShift | undefined;
 }
 
 export interface DeploymentRequest {
   taskDefinitionArn: string;
   desiredCount?: number | undefined;
   forceNewDeployment: boolean;
-}
-
-/** The service's deployment configuration with the circuit breaker on and rollback on. */
-export function withCircuitBreaker(configuration: DeploymentConfiguration | undefined): DeploymentConfiguration {
-  return { ...configuration, deploymentCircuitBreaker: { enable: true, rollback: true } };
+  strategy?: StrategyRequest | undefined;
 }
 
 function primaryDeployment(service: Service | undefined) {
   return service?.deployments?.find((deployment) => deployment.status === 'PRIMARY');
 }
 
-export async function startDeployment(ecs: ECSClient, cluster: string, service: Service, request: DeploymentRequest): Promise<StartedDeployment> {
+export async function startDeployment(
+  clients: { ecs: ECSClient; elb?: ElasticLoadBalancingV2Client | undefined },
+  cluster: string,
+  service: Service,
+  request: DeploymentRequest,
+): Promise<StartedDeployment> {
+  const { ecs, elb } = clients;
   const serviceName = service.serviceName ?? '';
   const controller = service.deploymentController?.type ?? 'ECS';
   if (controller !== 'ECS') {
     throw new ActionError(
-      `Service ${serviceName} uses the ${controller} deployment controller; the circuit breaker works only with ECS rolling deployments.`,
+      `Service ${serviceName} uses the ${controller} deployment controller; this step deploys through the ECS controller (rolling, blue/green, canary or linear).`,
       'deploy this service with its own controller (CodeDeploy or external), or recreate it with the ECS controller.',
     );
   }
   const before = primaryDeployment(service);
+  const shift = elb && shiftsTraffic(effectiveStrategy(service, request.strategy)) ? await plannedShift(elb, service) : undefined;
   const response = await awsCall('UpdateService', `service ${serviceName} in cluster ${cluster}`, () =>
     ecs.send(
       new UpdateServiceCommand({
@@ -57,7 +64,7 @@ export async function startDeployment(ecs: ECSClient, cluster: string, service: 
         taskDefinition: request.taskDefinitionArn,
         desiredCount: request.desiredCount,
         forceNewDeployment: request.forceNewDeployment,
-        deploymentConfiguration: withCircuitBreaker(service.deploymentConfiguration),
+        deploymentConfiguration: deploymentConfiguration(service, request.strategy),
       }),
     ),
   );
@@ -77,6 +84,7 @@ export async function startDeployment(ecs: ECSClient, cluster: string, service: 
     startedAt,
     unchanged: sameDeployment && !scaled,
     scaling: scaled ? { failedTasksBefore: primary.failedTasks ?? 0 } : undefined,
+    shift,
   };
 }
 

@@ -1,7 +1,7 @@
 // Why a deployment failed, from its stopped tasks and the service events, in words a person can act on.
 import type { Task } from '@aws-sdk/client-ecs';
 
-export type FailureReason = 'image-pull' | 'crash-on-start' | 'health-check' | 'out-of-memory' | 'placement' | 'permissions' | 'timeout' | 'unknown';
+export type FailureReason = 'image-pull' | 'crash-on-start' | 'health-check' | 'out-of-memory' | 'placement' | 'permissions' | 'timeout' | 'alarm' | 'unknown';
 
 export const failureLabels: Record<FailureReason, string> = {
   'image-pull': 'image pull',
@@ -11,6 +11,7 @@ export const failureLabels: Record<FailureReason, string> = {
   placement: 'placement/capacity',
   permissions: 'permissions',
   timeout: 'timeout',
+  alarm: 'CloudWatch alarm',
   unknown: 'unknown',
 };
 
@@ -22,6 +23,8 @@ const advice: Record<FailureReason, string> = {
   'out-of-memory': 'the container ran out of memory: raise the task or container memory, or lower the app’s usage.',
   placement: 'ECS could not place the tasks: check capacity provider limits, subnets with free IPs, and the CPU/memory asked for.',
   permissions: 'a role lacks a permission: check the task execution role (secrets, logs, image) and the task role.',
+  alarm:
+    'a CloudWatch alarm the deployment watches went into ALARM while the new revision took traffic: read the alarm’s metric for the deployment’s time window before deploying again.',
   timeout: 'the deployment did not finish in time: it may still be in progress in ECS; see the tasks still pending.',
   unknown: 'see the stopped tasks and service events above.',
 };

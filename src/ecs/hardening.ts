@@ -1,5 +1,6 @@
 // Risky task-definition settings, found before a revision is registered.
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
+import { setSecret } from '../runner.ts';
 
 export interface HardeningFinding {
   container: string;
@@ -10,6 +11,19 @@ export interface HardeningFinding {
 
 // *_KEY, *_SECRET, *TOKEN and anything naming a password or credential; AWS_ACCESS_KEY_ID is not a secret.
 const secretLikeName = /(?:^|_)(?:KEY|SECRET)$|TOKEN$|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL/i;
+
+/**
+ * Masks the values of secret-looking plain environment variables before the containers' logs are
+ * shown: an app that fails often logs its configuration. Short values (true, 1) are left alone, as
+ * masking them would hide every such word in the log.
+ */
+export function maskSecretLikeEnvironment(containers: ContainerDefinition[]): void {
+  for (const container of containers) {
+    for (const variable of container.environment ?? []) {
+      if (variable.name && variable.value && variable.value.length >= 8 && secretLikeName.test(variable.name)) setSecret(variable.value);
+    }
+  }
+}
 
 function isRootUser(user: string | undefined): boolean {
   if (user === undefined || user === '') return true;

@@ -7,6 +7,7 @@ import { ActionError } from '../errors.ts';
 import { awslogsLocation } from '../logs/tail.ts';
 import type { Progress } from '../report.ts';
 import { type Clock, pollUntil } from '../watch.ts';
+import { maskSecretLikeEnvironment } from './hardening.ts';
 import { revisionName } from './task-definition.ts';
 
 export interface OneOffResult {
@@ -22,6 +23,7 @@ export async function runOneOff(
 ): Promise<OneOffResult> {
   const { ecs, logs, progress } = context;
   const { service, container } = options;
+  maskSecretLikeEnvironment([container]);
   const started = await awsCall('RunTask', revisionName(options.taskDefinitionArn), () =>
     ecs.send(
       new RunTaskCommand({

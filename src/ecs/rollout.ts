@@ -2,11 +2,14 @@
 // to their end, and gather the evidence for any that failed.
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ContainerDefinition, ECSClient, Service } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Progress } from '../report.ts';
 import type { Clock } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
 import { classifyFailure, type FailureReason } from './diagnosis.ts';
+import { maskSecretLikeEnvironment } from './hardening.ts';
 import { type StoppedTask, stoppedTasks } from './stopped-tasks.ts';
+import { deploymentConfiguration, describeStrategy, type StrategyRequest } from './strategy.ts';
 import { type DeploymentStatus, type EndedDeployment, noProgress, watchDeployments } from './watch-deployments.ts';
 
 export interface Diagnosis {
@@ -21,6 +24,8 @@ export interface DeploymentResult extends EndedDeployment {
 export interface EngineContext {
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
+  /** With it, blue/green, canary and linear deployments report the traffic on the new revision. */
+  elb?: ElasticLoadBalancingV2Client | undefined;
   clock: Clock;
   progress: Progress;
 }
@@ -37,6 +42,7 @@ export interface DeployRequest {
   targets: DeployTarget[];
   desiredCount?: number | undefined;
   forceNewDeployment: boolean;
+  strategy?: StrategyRequest | undefined;
   wait: boolean;
   timeoutSeconds: number;
 }
@@ -46,15 +52,16 @@ export async function deploy(
   context: EngineContext,
   request: DeployRequest,
 ): Promise<{ started: StartedDeployment[]; results: DeploymentResult[] | undefined }> {
-  const { ecs, progress } = context;
+  const { progress } = context;
   progress.phase(`Deploying to ${request.targets.length === 1 ? 'service' : `${request.targets.length} services`}`);
   // One service refusing its update must not leave the others' deployments unwatched.
   const attempts = await Promise.allSettled(
     request.targets.map((target) =>
-      startDeployment(ecs, request.cluster, target.service, {
+      startDeployment(context, request.cluster, target.service, {
         taskDefinitionArn: target.taskDefinitionArn,
         desiredCount: request.desiredCount,
         forceNewDeployment: request.forceNewDeployment,
+        strategy: request.strategy,
       }),
     ),
   );
@@ -67,10 +74,11 @@ export async function deploy(
   });
   for (const result of refused) progress.line(`${result.serviceName}: the update was refused: ${result.statusReason}`);
   for (const deployment of started) {
+    const service = request.targets.find((target) => target.service.serviceName === deployment.serviceName)?.service ?? {};
     progress.line(
       deployment.unchanged
         ? `${deployment.serviceName}: already on this revision; nothing to deploy`
-        : `${deployment.serviceName}: deployment ${deployment.serviceDeploymentArn ?? deployment.deploymentId} started`,
+        : `${deployment.serviceName}: deployment ${deployment.serviceDeploymentArn ?? deployment.deploymentId} started, ${describeStrategy(deploymentConfiguration(service, request.strategy))}`,
     );
   }
   if (!request.wait) return { started, results: refused.length > 0 ? refused : undefined };
@@ -88,8 +96,9 @@ export async function follow(
   phase = 'Waiting for the deployment to finish',
 ): Promise<DeploymentResult[]> {
   const { ecs, progress } = context;
+  for (const target of targets) maskSecretLikeEnvironment(target.containers);
   progress.phase(phase);
-  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress });
+  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb });
   return Promise.all(
     watched.map(async (deployment): Promise<DeploymentResult> => {
       if (!isFailure(deployment.status)) return { ...deployment, diagnosis: undefined };
@@ -101,12 +110,14 @@ export async function follow(
         containers: targets.find((target) => target.service.serviceName === deployment.serviceName)?.containers ?? [],
       });
       const reason =
-        deployment.status === 'timed-out' && evidence.length === 0
-          ? 'timeout'
-          : classifyFailure(
-              evidence.map((stopped) => stopped.task),
-              deployment.events,
-            );
+        deployment.triggeredAlarms.length > 0
+          ? 'alarm'
+          : deployment.status === 'timed-out' && evidence.length === 0
+            ? 'timeout'
+            : classifyFailure(
+                evidence.map((stopped) => stopped.task),
+                deployment.events,
+              );
       return { ...deployment, diagnosis: { reason, stoppedTasks: evidence } };
     }),
   );

@@ -2,7 +2,8 @@
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { type ContainerDefinition, DescribeTasksCommand, type ECSClient, ListTasksCommand, type Task } from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
-import { awslogsLocation, tailLog } from '../logs/tail.ts';
+import { awslogsLocation, type LogLocation, tailLog } from '../logs/tail.ts';
+import { warning } from '../runner.ts';
 
 export interface StoppedContainer {
   name: string;
@@ -48,7 +49,8 @@ export async function stoppedTasks(
     .filter((task) => task.taskDefinitionArn === options.taskDefinitionArn && (task.createdAt ?? options.since) >= options.since)
     .sort((a, b) => (b.stoppedAt?.getTime() ?? 0) - (a.stoppedAt?.getTime() ?? 0))
     .slice(0, options.limit ?? 5);
-  return Promise.all(
+  const unreadable: string[] = [];
+  const stopped = await Promise.all(
     ours.map(async (task) => {
       const taskId = task.taskArn?.split('/').pop() ?? '';
       const containers = await Promise.all(
@@ -59,11 +61,28 @@ export async function stoppedTasks(
             name: container.name ?? '',
             exitCode: container.exitCode,
             reason: container.reason,
-            logLines: location ? await tailLog(logs, location, options.logLines ?? 20) : [],
+            logLines: location ? await readableTail(logs, location, options.logLines ?? 20, unreadable) : [],
           };
         }),
       );
       return { taskId, task, stoppedReason: task.stoppedReason, stopCode: task.stopCode, containers };
     }),
   );
+  if (unreadable.length > 0) {
+    warning(
+      `The logs of ${unreadable.length} stopped container(s) could not be read, so the diagnosis goes on without them. ${unreadable[0]}`,
+      'Task log not readable',
+    );
+  }
+  return stopped;
+}
+
+/** A log the step may not read (no logs:GetLogEvents) must not hide why the deployment failed: it is noted in `unreadable`. */
+async function readableTail(logs: CloudWatchLogsClient, location: LogLocation, limit: number, unreadable: string[]): Promise<string[]> {
+  try {
+    return await tailLog(logs, location, limit);
+  } catch (error) {
+    unreadable.push(error instanceof Error ? error.message : String(error));
+    return [];
+  }
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ContainerDefinition, RegisterTaskDefinitionCommandInput, Tag, TaskDefinition } from '@aws-sdk/client-ecs';
 import { runUrl } from '../environment.ts';
 import { ActionError, inputError } from '../errors.ts';
+import { quote } from '../inputs.ts';
 
 /**
  * The fields RegisterTaskDefinition accepts. Copying only these (rather than deleting the read-only
@@ -57,7 +58,7 @@ export function readTaskDefinitionFile(path: string, input = 'task-definition'):
   } catch {
     throw inputError(
       input,
-      `the file ${path} cannot be read.`,
+      `the file ${quote(path)} cannot be read.`,
       'give a path relative to the repository root (check that the file was checked out or rendered in an earlier step).',
     );
   }
@@ -65,10 +66,16 @@ export function readTaskDefinitionFile(path: string, input = 'task-definition'):
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw inputError(input, `${path} is not valid JSON (${(error as Error).message}).`, 'fix the JSON, for example with jq . on the file.');
+    // Where, not what: the parser's message quotes the file, which may hold anything.
+    const where = /at position \d+(?: \(line \d+ column \d+\))?/.exec((error as Error).message)?.[0];
+    throw inputError(input, `${quote(path)} is not valid JSON${where ? ` (${where})` : ''}.`, 'fix the JSON, for example with jq . on the file.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw inputError(input, `${path} does not hold a JSON object.`, 'the file must be one task definition object, as DescribeTaskDefinition returns it.');
+    throw inputError(
+      input,
+      `${quote(path)} does not hold a JSON object.`,
+      'the file must be one task definition object, as DescribeTaskDefinition returns it.',
+    );
   }
   const { taskDefinition: wrapped, tags } = parsed as { taskDefinition?: unknown; tags?: unknown };
   const definition = (typeof wrapped === 'object' && wrapped !== null ? wrapped : parsed) as Record<string, unknown>;

@@ -8,11 +8,13 @@ import {
   type Service,
   type ServiceDeployment,
 } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall } from '../aws.ts';
 import { chunk } from '../list.ts';
 import type { Progress } from '../report.ts';
 import { type Clock, pollUntil } from '../watch.ts';
 import type { StartedDeployment } from './deploy.ts';
+import { greenShares } from './strategy.ts';
 import { revisionName } from './task-definition.ts';
 
 export type DeploymentStatus = 'successful' | 'rolled-back' | 'failed' | 'timed-out' | 'skipped';
@@ -29,6 +31,16 @@ export interface DeploymentProgress {
   rolledBackTo: string | undefined;
   /** Service events since the deployment started, oldest first. */
   events: string[];
+  /** CloudWatch alarms that failed the deployment. */
+  triggeredAlarms: string[];
+  /** Blue/green, canary and linear: the lifecycle stages seen, each with the new revision's share of production traffic. */
+  stages: StageSeen[];
+}
+
+export interface StageSeen {
+  stage: string;
+  /** Percent of production traffic on the new revision, from the listener rule's weights. */
+  share: number | undefined;
 }
 
 export interface WatchedDeployment extends StartedDeployment, DeploymentProgress {}
@@ -41,6 +53,8 @@ export const noProgress = {
   failedTasks: 0,
   rolledBackTo: undefined,
   events: [],
+  triggeredAlarms: [],
+  stages: [],
 } as const satisfies Partial<DeploymentProgress>;
 
 /** A deployment after the watch: ended, or timed out. */
@@ -68,6 +82,7 @@ function fromServiceDeployment(deployment: ServiceDeployment, previous: Deployme
     pending: target?.pendingTaskCount ?? previous.pending,
     desired: target?.requestedTaskCount ?? previous.desired,
     failedTasks: deployment.deploymentCircuitBreaker?.failureCount ?? previous.failedTasks,
+    triggeredAlarms: deployment.alarms?.triggeredAlarmNames ?? previous.triggeredAlarms,
   };
 }
 
@@ -122,17 +137,35 @@ function fromServiceDeployments(service: Service, watched: WatchedDeployment): D
   };
 }
 
+const HEARTBEAT_MS = 30_000;
+
+/** What happens in a lifecycle stage that lasts, in a person's words. */
+const stageWords: Record<string, string> = {
+  SCALE_UP: 'starting the new revision beside the old one',
+  PRODUCTION_TRAFFIC_SHIFT: 'production traffic moving to the new revision',
+  BAKE_TIME: 'all traffic on the new revision; the old one stays ready until the bake time ends',
+  CLEAN_UP: 'stopping the old revision',
+};
+
 function describeLine(deployment: WatchedDeployment): string {
   const counts = `${deployment.running}/${deployment.desired} running, ${deployment.pending} pending, ${deployment.failedTasks} failed`;
+  const stage = deployment.stages.at(-1);
   const next =
     deployment.status !== 'in-progress'
       ? deployment.status
-      : deployment.desired === 0
-        ? 'waiting for ECS to start the new tasks'
-        : deployment.running < deployment.desired
-          ? 'waiting for new tasks to start'
-          : 'new tasks running; waiting for health checks and for old tasks to drain';
+      : stage && stageWords[stage.stage]
+        ? stageWords[stage.stage]
+        : deployment.desired === 0
+          ? 'waiting for ECS to start the new tasks'
+          : deployment.running < deployment.desired
+            ? 'waiting for new tasks to start'
+            : 'new tasks running; waiting for health checks and for old tasks to drain';
   return `${deployment.serviceName} → ${revisionName(deployment.taskDefinitionArn)}: ${counts}; ${next}`;
+}
+
+function stageLine(deployment: WatchedDeployment, seen: StageSeen): string {
+  const share = seen.share === undefined ? '' : `, ${seen.share}% of production traffic on ${revisionName(deployment.taskDefinitionArn)}`;
+  return `${deployment.serviceName}: stage ${seen.stage}${share}`;
 }
 
 /** The task definition a rolled-back deployment returned to, from the service revision ECS rolled back to. */
@@ -152,7 +185,7 @@ async function rollbackTaskDefinition(ecs: ECSClient, deployment: ServiceDeploym
 export async function watchDeployments(
   ecs: ECSClient,
   started: StartedDeployment[],
-  options: { clock: Clock; timeoutSeconds: number; progress: Progress },
+  options: { clock: Clock; timeoutSeconds: number; progress: Progress; elb?: ElasticLoadBalancingV2Client | undefined },
 ): Promise<EndedDeployment[]> {
   let watched: WatchedDeployment[] = started.map((deployment) => ({
     ...deployment,
@@ -160,8 +193,11 @@ export async function watchDeployments(
     statusReason: deployment.unchanged ? 'the service already runs this revision' : undefined,
     ...noProgress,
     events: [],
+    triggeredAlarms: [],
+    stages: [],
   }));
   const seenEvents = new Set<string>();
+  const lastPrinted = new Map<string, { line: string; at: number }>();
   const cluster = started[0]?.cluster ?? '';
 
   const outcome = await pollUntil({
@@ -187,6 +223,14 @@ export async function watchDeployments(
         ),
       ]);
       const deploymentByArn = new Map(serviceDeployments.flatMap((r) => r.serviceDeployments ?? []).map((d) => [d.serviceDeploymentArn, d]));
+      // Read after the deployments, so a share is never older than the stage printed beside it.
+      const shifting = active.filter((d) => d.shift && deploymentByArn.get(d.serviceDeploymentArn)?.lifecycleStage);
+      const shares = options.elb
+        ? await greenShares(
+            options.elb,
+            shifting.map((d) => d.shift as NonNullable<typeof d.shift>),
+          )
+        : new Map();
       const serviceByName = new Map(services.flatMap((r) => r.services ?? []).map((s) => [s.serviceName, s]));
       let changed = false;
       const next: WatchedDeployment[] = [];
@@ -215,8 +259,24 @@ export async function watchDeployments(
           updated.rolledBackTo = (await rollbackTaskDefinition(ecs, serviceDeployment)) ?? deployment.previousTaskDefinitionArn;
         }
         for (const message of fresh) options.progress.line(`event: ${message}`);
-        if (describeLine(updated) !== describeLine(deployment) || fresh.length > 0) changed = true;
-        options.progress.line(describeLine(updated));
+        const stage = serviceDeployment?.lifecycleStage;
+        if (stage && updated.shift) {
+          const seen: StageSeen = { stage, share: shares.get(updated.shift) };
+          const last = updated.stages.at(-1);
+          if (last?.stage !== seen.stage || last.share !== seen.share) {
+            updated.stages = [...updated.stages, seen];
+            options.progress.line(stageLine(updated, seen));
+            changed = true;
+          }
+        }
+        const line = describeLine(updated);
+        if (line !== describeLine(deployment) || fresh.length > 0) changed = true;
+        // A line that says nothing new is repeated only now and then, to show the watch is alive.
+        const printed = lastPrinted.get(updated.serviceName);
+        if (!printed || printed.line !== line || options.clock.now() - printed.at >= HEARTBEAT_MS) {
+          options.progress.line(line);
+          lastPrinted.set(updated.serviceName, { line, at: options.clock.now() });
+        }
         next.push(updated);
       }
       watched = next;

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { inputError } from '../errors.ts';
+import { quote } from '../inputs.ts';
 
 /** What besides the source decides the image: a change to any of them is a different image. */
 export interface BuildSettings {
@@ -66,7 +67,7 @@ export function pathsKey(root: string, paths: string[], settings: BuildSettings)
     } catch {
       throw inputError(
         'content-key',
-        `lists ${path}, which does not exist in the workspace.`,
+        `lists ${quote(path)}, which does not exist in the workspace.`,
         'list paths that exist after checkout, relative to the repository root.',
       );
     }

@@ -185,7 +185,7 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     ({ started, service } = await createService(ecs, config, spec, taskDefinitionArn, targetGroupArn));
     record('service', spec.names.service, 'created');
   } else if (existing.taskDefinition !== taskDefinitionArn || existing.desiredCount !== config.desiredCount) {
-    started = await startDeployment(ecs, config.cluster, existing, { taskDefinitionArn, desiredCount: config.desiredCount, forceNewDeployment: false });
+    started = await startDeployment(context, config.cluster, existing, { taskDefinitionArn, desiredCount: config.desiredCount, forceNewDeployment: false });
     record('service', spec.names.service, 'updated');
   } else {
     record('service', spec.names.service, 'unchanged');

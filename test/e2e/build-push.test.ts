@@ -263,7 +263,7 @@ suite('build-push-ecr', () => {
     const before = (await world.calls()).length;
     const run = await build({ dockerfile: 'app/Nope.Dockerfile', 'lifecycle-policy': '{"rules": oops' });
     expect(run.exitCode).toBe(1);
-    expect(run.stdout).toContain('Input "dockerfile": app/Nope.Dockerfile does not exist in the workspace.');
+    expect(run.stdout).toContain('Input "dockerfile": "app/Nope.Dockerfile" does not exist in the workspace.');
     expect(run.stdout).toContain('Input "lifecycle-policy": is not JSON');
     expect(await callsSince(before)).toEqual([]);
   }, 60_000);

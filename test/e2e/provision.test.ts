@@ -167,6 +167,20 @@ test('only the desired count changed: the step ends once the new count of tasks 
   expect([service?.desiredCount, service?.runningCount]).toEqual([3, 3]);
 });
 
+test('a new host and a crashing image: the rule is changed in place, the deployment rolls back and the step shows why', async () => {
+  const first = await world.run('provision-platform', { inputs: inputs('pr-11') });
+  expect(first.exitCode).toBe(0);
+  await world.control('/_emulator/behaviours', { image: 'web:broken', kind: 'crash', exitCode: 1, logLines: ['Error: PORT is not set'] });
+  const second = await world.run('provision-platform', { inputs: inputs('pr-11', { image: 'web:broken', 'host-pattern': '{env}.review.example.com' }) });
+  expect(second.exitCode).toBe(1);
+  expect(second.stdout).toContain('Error: PORT is not set');
+  expect(second.stdout).toContain('Classification: crash on start');
+  const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
+  const rule = rules.Rules?.find((candidate) => candidate.RuleArn === first.outputs['listener-rule-arn']);
+  expect(rule?.Conditions?.[0]?.HostHeaderConfig?.Values).toEqual(['pr-11.review.example.com']);
+  expect((await describeService(world, 'previews', 'pr-11'))?.taskDefinition).toBe(first.outputs['task-definition-arn']);
+});
+
 test('run for a pull request, the environment records it on every resource for a sweep; the re-run still changes nothing', async () => {
   const event = { action: 'synchronize', number: 31, pull_request: { number: 31, state: 'open' }, repository: { full_name: 'acme/web' } };
   const run = await world.run('provision-platform', { inputs: inputs('pr-31'), event, env: { GITHUB_EVENT_NAME: 'pull_request' } });

@@ -71,3 +71,14 @@ test('a revision of another family is refused before any change', async () => {
   expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
   expect(current).toBe(revision(3));
 });
+
+test('back to a revision that crashes: ECS rolls back again, and the step shows why with the task log', async () => {
+  await world.control('/_emulator/behaviours', { image: 'web:v4', kind: 'crash', exitCode: 3, logLines: ['fatal: config v4 is gone'] });
+  const { run, current } = await rollback('4');
+  expect(run.exitCode).toBe(1);
+  expect(run.outputs.status).toBe('rolled-back');
+  expect(run.stdout).toContain('exit code 3');
+  expect(run.stdout).toContain('fatal: config v4 is gone');
+  expect(run.stdout).toContain('Classification: crash on start');
+  expect(current).toBe(revision(3));
+});

@@ -23,7 +23,8 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClock } from '../../emulator/core/clock.ts';
-import type { EmulatorContext } from '../../emulator/core/types.ts';
+import type { EmulatorContext, Operation } from '../../emulator/core/types.ts';
+import { createIam } from '../../emulator/iam.ts';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { createAutoScalingService } from '../../emulator/services/application-autoscaling.ts';
 
@@ -48,10 +49,12 @@ describe('min/max enforcement against a fake ECS', () => {
           changes.push(`${n}: ${cause}`);
         },
       },
+      taskRoles: { taskDefinitionRoles: () => [] },
+      iam: createIam(),
       recordCall: () => {},
     };
     const aas = createAutoScalingService(ctx);
-    const op = (name: string, input: Record<string, unknown>) => (aas.operations[name] as { handler: (i: Record<string, unknown>) => unknown }).handler(input);
+    const op = (name: string, input: Record<string, unknown>) => (aas.operations[name] as Operation).handler(input, {});
     return { clock, counts, changes, aas, op };
   }
 

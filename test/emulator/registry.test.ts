@@ -8,9 +8,9 @@ const installed = spawnSync('docker-registry', ['--version'], { stdio: 'ignore' 
 if (!installed) console.warn('registry.test: skipping the start/stop test: docker-registry is not installed');
 
 it('parses the repository, kind and reference of a registry path', () => {
-  expect(parseRegistryPath('/v2/shop/web/manifests/v1')).toEqual({ repository: 'shop/web', kind: 'manifests', reference: 'v1' });
-  expect(parseRegistryPath('/v2/web/blobs/uploads/abc')).toEqual({ repository: 'web', kind: 'blobs', reference: undefined });
-  expect(parseRegistryPath('/v2/web/tags/list')).toEqual({ repository: 'web', kind: 'tags', reference: undefined });
+  expect(parseRegistryPath('/v2/shop/web/manifests/v1')).toEqual({ repository: 'shop/web', kind: 'manifests', reference: 'v1', upload: false });
+  expect(parseRegistryPath('/v2/web/blobs/uploads/abc')).toEqual({ repository: 'web', kind: 'blobs', reference: undefined, upload: true });
+  expect(parseRegistryPath('/v2/web/tags/list')).toEqual({ repository: 'web', kind: 'tags', reference: undefined, upload: false });
   expect(parseRegistryPath('/v2/')).toEqual({});
 });
 

@@ -1,16 +1,23 @@
 // An emulated AWS account for end-to-end tests: the emulator, real SDK clients to arrange state,
 // and the bundles run against it exactly as a runner runs them.
+
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CloudWatchLogsClient, CreateLogGroupCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateClusterCommand,
   CreateServiceCommand,
   DescribeServicesCommand,
   ECSClient,
+  type LoadBalancer,
   RegisterTaskDefinitionCommand,
   type Service,
 } from '@aws-sdk/client-ecs';
 import { type Action, CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { PolicyDocument } from '../../emulator/iam.ts';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
+import { documentedPolicies } from '../../scripts/iam-policy.ts';
 import { type BundleOptions, type BundleRun, runBundle } from './run-bundle.ts';
 
 export const SUBNETS = ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'];
@@ -22,6 +29,8 @@ export interface CallRecord {
   mutating: boolean;
   parameters: Record<string, unknown>;
   error?: string;
+  /** The action that made the call, from its user agent; absent for the test's own clients. */
+  action?: string;
 }
 
 export interface World {
@@ -36,9 +45,34 @@ export interface World {
   stop(): Promise<void>;
 }
 
-export async function startWorld(options: { timeScale?: number; registry?: boolean; callLatencyMs?: number } = {}): Promise<World> {
+/** Set by `npm run iam`: each world writes the permissions the actions needed there, and none is refused. */
+const recordDir = process.env.ECS_DEPLOY_ACTIONS_IAM_RECORD;
+
+export interface WorldOptions {
+  timeScale?: number;
+  registry?: boolean;
+  callLatencyMs?: number;
+  /** The policies the actions run under; default: each action's policy in action-catalog.md (none while recording). */
+  iamPolicies?: Record<string, PolicyDocument>;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const timeScale = options.timeScale ?? 100;
-  const emulator = await startEmulator({ timeScale, registry: options.registry ?? false, callLatencyMs: options.callLatencyMs });
+  const documented = options.iamPolicies || recordDir ? undefined : documentedPolicies();
+  const emulator: RunningEmulator = await startEmulator({
+    timeScale,
+    registry: options.registry ?? false,
+    callLatencyMs: options.callLatencyMs,
+    iamPolicies: options.iamPolicies ?? documented,
+    onAccessDenied: (action, denied) => {
+      // Only a refusal under the documented policies means the catalog lags behind the code.
+      if (!documented || emulator.iam.policies() !== documented) return;
+      console.warn(
+        `${action} was refused ${denied.action} on ${denied.resource}: its policy in action-catalog.md does not allow that. ` +
+          'If the action should make this call, record it with `npm run iam` and commit iam/observed.json and the catalog.',
+      );
+    },
+  });
   const config = { endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } };
   const ecs = new ECSClient(config);
   const logs = new CloudWatchLogsClient(config);
@@ -68,6 +102,10 @@ export async function startWorld(options: { timeScale?: number; registry?: boole
       ecs.destroy();
       logs.destroy();
       elb.destroy();
+      if (recordDir) {
+        mkdirSync(recordDir, { recursive: true });
+        writeFileSync(join(recordDir, `${randomUUID()}.json`), JSON.stringify(emulator.iam.observed()));
+      }
       await emulator.stop();
     },
   };
@@ -119,7 +157,16 @@ export interface SeededService {
 /** A cluster with a steady Fargate service whose container logs with awslogs. */
 export async function seedService(
   world: World,
-  options: { cluster?: string; service: string; image: string; desiredCount?: number; tags?: Record<string, string>; family?: string; command?: string[] },
+  options: {
+    cluster?: string;
+    service: string;
+    image: string;
+    desiredCount?: number;
+    tags?: Record<string, string>;
+    family?: string;
+    command?: string[];
+    loadBalancers?: LoadBalancer[];
+  },
 ): Promise<SeededService> {
   const cluster = options.cluster ?? 'previews';
   const family = options.family ?? `${cluster}-${options.service}`;
@@ -158,6 +205,7 @@ export async function seedService(
       desiredCount: options.desiredCount ?? 2,
       launchType: 'FARGATE',
       networkConfiguration: { awsvpcConfiguration: { subnets: SUBNETS, securityGroups: [SECURITY_GROUP] } },
+      ...(options.loadBalancers && { loadBalancers: options.loadBalancers }),
       tags: Object.entries(options.tags ?? {}).map(([key, value]) => ({ key, value })),
       propagateTags: 'SERVICE',
     }),

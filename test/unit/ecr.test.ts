@@ -147,7 +147,7 @@ describe('content keys', () => {
       expect(pathsKey(root, ['Dockerfile', 'a.txt'], settings).tag).toBe(first.tag);
       writeFileSync(join(root, 'a.txt'), 'one!');
       expect(pathsKey(root, ['a.txt', 'Dockerfile'], settings).tag).not.toBe(first.tag);
-      expect(() => pathsKey(root, ['missing'], settings)).toThrow('Input "content-key": lists missing, which does not exist in the workspace.');
+      expect(() => pathsKey(root, ['missing'], settings)).toThrow('Input "content-key": lists "missing", which does not exist in the workspace.');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -16,11 +16,14 @@ import {
   list,
   optional,
   type Parser,
+  percent,
   pullRequestReference,
   readInputs,
   repositoryName,
   required,
+  secret,
   text,
+  wholeMinutes,
   withDefault,
   workspacePath,
 } from '../../src/inputs.ts';
@@ -127,6 +130,29 @@ describe('ARNs', () => {
   test('an ARN in another region names both regions', () => {
     expect(problemOf(listener, good.replace('us-east-1', 'eu-west-1'))).toMatch(/in eu-west-1, but this step runs in us-east-1/);
   });
+  test('the partition must be that of the region', () => {
+    expect(problemOf(listener, good.replace('arn:aws:', 'arn:aws-cn:'))).toMatch(/partition aws-cn, but this step runs in us-east-1 \(partition aws\)/);
+    const china = 'arn:aws-cn:elasticloadbalancing:cn-north-1:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2';
+    expect(listener(china, { ...context, region: 'cn-north-1' })).toBe(china);
+  });
+  test('an account, a region (none for IAM) and a resource of ARN characters', () => {
+    const role = arn('iam', 'role/', 'an IAM role');
+    expect(role('arn:aws:iam::123456789012:role/path/app+x=y,z.a@b_c-d', context)).toBe('arn:aws:iam::123456789012:role/path/app+x=y,z.a@b_c-d');
+    expect(problemOf(listener, good.replace('123456789012', ''))).toMatch(/names no account/);
+    expect(problemOf(listener, good.replace('us-east-1', ''))).toMatch(/names no region/);
+    expect(problemOf(role, 'arn:aws:iam:us-east-1:123456789012:role/app')).toMatch(/names a region; IAM ARNs name none/);
+    expect(problemOf(listener, `${good}/$(id)`)).toMatch(/has characters no ARN of an ALB listener has/);
+    expect(problemOf(listener, `${good}\u200b`)).toMatch(/has characters/);
+    expect(problemOf(listener, `${good}${'a'.repeat(3000)}`)).toMatch(/at most 2048/);
+  });
+});
+
+describe('tokens', () => {
+  const token = secret();
+  test('visible ASCII is a token', () => expect(token('ghs_abc123', context)).toBe('ghs_abc123'));
+  test.each(['a b', 'ghs_\u00e9', 'x\n::error::y', 'x\u0007', 'a'.repeat(1025)])('%j is refused without showing it', (raw) => {
+    expect(problemOf(token, raw)).not.toContain(raw);
+  });
 });
 
 describe('other parsers', () => {
@@ -184,6 +210,19 @@ describe('readInputs', () => {
       expect((error as InputError).problems.map((p) => p.input)).toEqual(['cluster', 'dry-run', 'desired-count']);
     }
   });
+  test('ARNs of one step in two accounts: the inputs outside the account most name are refused', () => {
+    const roles = { a: optional(arn('iam', 'role/', 'an IAM role')), b: optional(arn('iam', 'role/', 'an IAM role')), c: optional(ecsResource('cluster')) };
+    const mine = 'arn:aws:iam::123456789012:role/x';
+    const theirs = 'arn:aws:iam::999999999999:role/x';
+    expect(readInputs(roles, reader({ a: mine, b: mine, c: 'arn:aws:ecs:us-east-1:123456789012:cluster/previews' }), 'us-east-1').c).toBe('previews');
+    expect(() => readInputs(roles, reader({ a: mine, b: theirs, c: 'arn:aws:ecs:us-east-1:123456789012:cluster/previews' }), 'us-east-1')).toThrow(
+      /^Input "b": names account 999999999999, but the ARNs of this step are not all in one account \(a, c in 123456789012; b in 999999999999\)\.$/,
+    );
+    // A tie names both sides.
+    expect(() => readInputs(roles, reader({ a: mine, b: theirs }), 'us-east-1')).toThrow(
+      /Input "a": names account 123456789012.*\nInput "b": names account 999999999999/s,
+    );
+  });
 });
 
 describe('clusters and services by name or ARN', () => {
@@ -196,5 +235,24 @@ describe('clusters and services by name or ARN', () => {
   test('an ARN of another resource or region is refused', () => {
     expect(problemOf(ecsResource('cluster'), 'arn:aws:ecs:us-east-1:123456789012:service/previews/web')).toMatch(/not the ARN of an ECS cluster/);
     expect(problemOf(ecsResource('cluster'), 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews')).toMatch(/in eu-west-1/);
+  });
+});
+
+describe('deployment strategy settings', () => {
+  test('bake times are whole minutes, as ECS counts them', () => {
+    expect(wholeMinutes({ max: 1440 })('10m', context)).toBe(10);
+    expect(wholeMinutes({ max: 1440 })('1h30m', context)).toBe(90);
+    expect(wholeMinutes({ max: 1440 })('0m', context)).toBe(0);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '90s')).toMatch(/not a whole number of minutes/);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '2d')).toMatch(/out of range/);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '10')).toMatch(/not a duration/);
+  });
+  test('traffic shares in tenths of a percent, with or without %', () => {
+    expect(percent({ min: 0.1, max: 100 })('10', context)).toBe(10);
+    expect(percent({ min: 0.1, max: 100 })('12.5%', context)).toBe(12.5);
+    expect(problemOf(percent({ min: 3, max: 100 }), '2')).toMatch(/out of range/);
+    expect(problemOf(percent({ min: 0.1, max: 100 }), '0.05')).toMatch(/not a percentage/);
+    expect(problemOf(percent({ min: 0.1, max: 100 }), 'ten')).toMatch(/not a percentage/);
+    expect(problemOf(percent({ min: 0.1, max: 100 }), '101')).toMatch(/out of range/);
   });
 });

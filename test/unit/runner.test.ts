@@ -4,8 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, jest, test } from '@jest/globals';
-import { rawInput, setOutput, setSecret } from '../../src/runner.ts';
+import { info, rawInput, setOutput, setSecret } from '../../src/runner.ts';
 import { parseFileCommands } from '../helpers/run-bundle.ts';
+import { workflowCommands } from '../helpers/workflow-commands.ts';
 
 let dir: string;
 const saved = { ...process.env };
@@ -44,4 +45,19 @@ test('a secret is masked with an escaped add-mask command, so a multi-line secre
   });
   setSecret('pa%ss\n::set-output name=x::y');
   expect(written.join('')).toBe('::add-mask::pa%25ss%0A::set-output name=x::y\n');
+});
+
+test('text the runner could read as a command is shown between stop-commands markers; plain text as is', () => {
+  const written: string[] = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    written.push(String(chunk));
+    return true;
+  });
+  info('[  3s] web: 2 running');
+  const hostile = '    | boot\r::error::x\n    | ##[add-path]/tmp/evil\n  ::set-env name=A::b';
+  info(hostile);
+  expect(written[0]).toBe('[  3s] web: 2 running\n');
+  const commands = workflowCommands(written.join(''));
+  expect(commands.map((command) => command.name)).toEqual(['stop-commands']);
+  expect(written[1]).toContain(`\n${hostile}\n::${commands[0]?.data}::\n`);
 });

@@ -28,6 +28,7 @@ beforeAll(async () => {
     ECS_EXECUTION_ROLE_ARN: 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
     PREVIEW_SUBNETS: SUBNETS.join(','),
     PREVIEW_SECURITY_GROUPS: SECURITY_GROUP,
+    PRODUCTION_ALARMS: 'web-production-5xx',
   };
   // The user's repository: the example app at its root, as a git checkout.
   workspace = mkdtempSync(join(tmpdir(), 'examples-checkout-'));
@@ -160,6 +161,10 @@ suite('release.yml, rollback.yml', () => {
       expect.arrayContaining([sha, 'prod']),
     );
     expect(result.jobs.production?.environment).toEqual({ name: 'production', url: 'https://www.example.com', approved: true });
+    // Production deployed watching its alarm; staging, which names none, did not.
+    const alarms = async (environment: string) => (await describeService(world, 'apps', environment))?.deploymentConfiguration?.alarms;
+    expect(await alarms('production')).toEqual({ alarmNames: ['web-production-5xx'], enable: true, rollback: true });
+    expect((await alarms('staging'))?.enable).not.toBe(true);
   }, 300_000);
 
   test('a release whose image crashes: staging rolls back, the summary explains it, production never starts', async () => {
