@@ -40,6 +40,13 @@ export function cell(value: string | number | boolean | undefined): string {
   return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 }
 
+/** A fenced text block that text holding backticks (a container's log, say) cannot close early. */
+export function fenced(text: string): string {
+  const longestRun = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(Math.max(3, longestRun + 1));
+  return `${fence}text\n${text}\n${fence}`;
+}
+
 export function table(headers: string[], rows: (string | number | boolean | undefined)[][]): string {
   // An empty header stays empty: two-column fact tables have none.
   const lines = [`| ${headers.map((header) => (header === '' ? ' ' : cell(header))).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
@@ -68,7 +75,7 @@ export class Summary {
     const status = outcome.ok ? '✅ succeeded' : '❌ failed';
     const parts = [`### ${this.#title}: ${status} in ${formatSeconds(outcome.elapsedSeconds)}`];
     if (!outcome.ok && outcome.message) {
-      parts.push(['```text', outcome.message, '```'].join('\n'));
+      parts.push(fenced(outcome.message));
       if (outcome.hint) parts.push(`**How to fix:** ${cell(outcome.hint)}`);
     }
     parts.push(...this.#sections);

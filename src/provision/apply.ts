@@ -88,6 +88,20 @@ function notOurs(kind: string, name: string, environment: string): ActionError {
   );
 }
 
+/** The listener and the load balancer it belongs to; a missing listener is named as the input to fix. */
+async function listenerOf(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<{ listenerArn: string; loadBalancer: LoadBalancer }> {
+  const listener = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((error: unknown) => {
+    if (sdkErrorName(error) === 'ListenerNotFoundException')
+      throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');
+    throw wrapAwsError('DescribeListeners', listenerArn, error);
+  });
+  const loadBalancerArn = listener.Listeners?.[0]?.LoadBalancerArn ?? '';
+  const balancers = await awsCall('DescribeLoadBalancers', loadBalancerArn, () =>
+    elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn] })),
+  );
+  return { listenerArn, loadBalancer: balancers.LoadBalancers?.[0] ?? {} };
+}
+
 /** A listener-rule priority derived from the name, so concurrent environments rarely collide. */
 export function preferredPriority(environment: string): number {
   return 1 + (createHash('sha256').update(environment).digest().readUInt32BE(0) % 49_000);
@@ -111,6 +125,8 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     placed = await placement(elb, spec, pool);
     if (!placed && !config.growPool) throw fullPoolError(pool, poolLabel(config.loadBalancerPool));
   }
+  // A given listener is looked up before anything is created: a wrong ARN must not leave a cluster behind.
+  const given = config.listenerArn && !pool ? await listenerOf(elb, config.listenerArn) : undefined;
   const dnsTag: Tags = config.hostedZoneId ? { [TAG_DNS_RECORD]: dnsRecordTag(config.hostedZoneId, spec.host) } : {};
   if (await findCluster(ecs, config.cluster)) record('cluster', config.cluster, 'unchanged');
   else {
@@ -130,17 +146,7 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   if (pool && config.loadBalancerPool)
     routed = await placeInPool(elb, { ...config, loadBalancerPool: config.loadBalancerPool }, spec, pool, placed, dnsTag, record);
   else {
-    const listenerArn = config.listenerArn ?? (await ensureSharedListener(elb, config, record));
-    const listener = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((error: unknown) => {
-      if (sdkErrorName(error) === 'ListenerNotFoundException')
-        throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');
-      throw wrapAwsError('DescribeListeners', listenerArn, error);
-    });
-    const loadBalancerArn = listener.Listeners?.[0]?.LoadBalancerArn ?? '';
-    const balancers = await awsCall('DescribeLoadBalancers', loadBalancerArn, () =>
-      elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn] })),
-    );
-    const loadBalancer = balancers.LoadBalancers?.[0] ?? {};
+    const { listenerArn, loadBalancer } = given ?? (await listenerOf(elb, await ensureSharedListener(elb, config, record)));
     progress.phase(`Environment ${environment}: routing, logs, revision, service`);
     const targetGroupArn = (await ensureTargetGroup(elb, spec, config, loadBalancer.VpcId ?? '', dnsTag, record)).group.TargetGroupArn ?? '';
     const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);

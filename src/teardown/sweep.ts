@@ -1,6 +1,8 @@
 // Sweep: the environments of a cluster whose pull request is closed or whose ttl has passed, torn
 // down one by one. Both facts come from tags provision-platform wrote; an environment is never judged
 // by its name, and one whose pull request cannot be read is kept.
+import { type CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { awsCall } from '../aws.ts';
 import { settleAll } from '../concurrency.ts';
 import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { allTargetGroups } from '../elb/describe.ts';
@@ -41,9 +43,9 @@ export function sweepCandidates(resources: Tags[]): SweepCandidate[] {
 }
 
 /**
- * The tags of the cluster's environments, from their services and from their target groups: a sweep
- * stopped or failed after deleting an environment's service leaves its target group (and what is
- * deleted after it), which the next sweep must still find to finish the job.
+ * The tags of the cluster's environments, from their services, target groups and log groups: a sweep
+ * stopped or failed part-way leaves what teardown deletes later (the log group goes last), which the
+ * next sweep must still find to finish the job.
  */
 async function environmentTags(context: TeardownClients, cluster: string): Promise<Tags[]> {
   const services = (await listClusterServices(context.ecs, cluster, ['ACTIVE', 'DRAINING'])).map(tagsOf);
@@ -58,7 +60,27 @@ async function environmentTags(context: TeardownClients, cluster: string): Promi
     const environment = ownerOf(groupTags);
     return environment !== undefined && environmentNames(cluster, environment).targetGroup === group.TargetGroupName ? [groupTags] : [];
   });
-  return [...services, ...ofCluster];
+  return [...services, ...ofCluster, ...(await logGroupTags(context.logs, cluster))];
+}
+
+/** The tags of the log groups named for this cluster's environments (`/ecs/<cluster>/<environment>`). */
+async function logGroupTags(logs: CloudWatchLogsClient, cluster: string): Promise<Tags[]> {
+  const prefix = environmentNames(cluster, '').logGroup;
+  const groups: { name: string; arn: string }[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await awsCall('DescribeLogGroups', `${prefix}*`, () => logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: prefix, nextToken })));
+    for (const group of page.logGroups ?? []) groups.push({ name: group.logGroupName ?? '', arn: (group.arn ?? '').replace(/:\*$/, '') });
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const owned: Tags[] = [];
+  // One at a time: CloudWatch Logs allows few ListTagsForResource calls a second.
+  for (const group of groups) {
+    const tags = (await awsCall('ListTagsForResource', group.name, () => logs.send(new ListTagsForResourceCommand({ resourceArn: group.arn })))).tags ?? {};
+    const environment = ownerOf(tags);
+    if (environment !== undefined && environmentNames(cluster, environment).logGroup === group.name) owned.push(tags);
+  }
+  return owned;
 }
 
 async function decide(

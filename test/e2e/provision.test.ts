@@ -260,3 +260,13 @@ test('without listener-arn: one shared internet-facing ALB per cluster (HTTPS, H
   expect(again.stdout).toContain('No changes');
   expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
 }, 120_000);
+
+test('a listener-arn that does not exist: refused naming listener-arn, before a cluster or anything else is created', async () => {
+  const missing = listenerArn.replace(/\/[0-9a-f]+$/, '/0000000000000000');
+  const before = (await world.calls()).length;
+  const run = await world.run('provision-platform', { inputs: inputs('pr-lost', { cluster: 'elsewhere', 'listener-arn': missing }) });
+  expect(run.exitCode).toBe(1);
+  expect(run.stdout).toContain(`Listener ${missing} was not found`);
+  expect(run.stdout).toContain('check listener-arn');
+  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+});

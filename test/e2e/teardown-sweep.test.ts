@@ -1,8 +1,9 @@
 // teardown-env in sweep mode against the emulator and its GitHub module: environments go when the pull
 // request recorded on them is closed or their ttl has passed, and nothing else goes.
-import { CreateClusterCommand, CreateServiceCommand } from '@aws-sdk/client-ecs';
-import { CreateRuleCommand, DeleteRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateClusterCommand, CreateServiceCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { CreateRuleCommand, DeleteRuleCommand, DeleteTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ownershipTags } from '../../src/environment.ts';
 import { provisioned } from '../helpers/provisioned.ts';
 import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
@@ -160,4 +161,28 @@ test('sweep mode refuses an environment input, before any AWS call', async () =>
   expect(run.exitCode).toBe(1);
   expect(run.stdout).toContain('Input "environment": is not used in sweep mode');
   expect((await world.calls()).length).toBe(from);
+});
+
+test('a sweep stopped after the target groups went: the next sweep finds the environment by its log group and finishes it', async () => {
+  const cluster = 'halfway';
+  await world.ecs.send(new CreateClusterCommand({ clusterName: cluster }));
+  const { targetGroupArn } = await provisioned(world, { cluster, listenerArn, environment: 'pr-31', upTo: 'target-group', tags: { [TTL]: PAST } });
+  await provisioned(world, { cluster, listenerArn, environment: 'pr-32', tags: { [TTL]: FUTURE } });
+  // What the stopped sweep had not reached yet: the task definition and the log group.
+  await world.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      family: 'halfway-pr-31',
+      containerDefinitions: [{ name: 'app', image: 'web:v1' }],
+      tags: Object.entries({ ...ownershipTags('pr-31', 'https://github.com/acme/web/actions/runs/1'), [TTL]: PAST }).map(([key, value]) => ({ key, value })),
+    }),
+  );
+  await world.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
+  expect(await durable('pr-31')).toEqual(['/ecs/halfway/pr-31', expect.stringMatching(/:task-definition\/halfway-pr-31:1$/)]);
+  const kept = await durable('pr-32');
+
+  const run = await world.run('teardown-env', { inputs: { cluster, mode: 'sweep' } });
+  expect(run.exitCode).toBe(0);
+  expect(run.outputs.swept).toBe('pr-31');
+  expect(await durable('pr-31')).toEqual([]);
+  expect(await durable('pr-32')).toEqual(kept);
 });

@@ -38,3 +38,11 @@ test('a failed run summary leads with the error and the fix, then the sections',
     '### rollout-with-circuit-breaker: ❌ failed in 1m15s\n\n```text\ndeployment failed\n```\n\n**How to fix:** see the stopped tasks\n\n| service | status |\n| --- | --- |\n| web | rolled-back |\n',
   );
 });
+
+test('a failure message holding backticks stays inside its block: the fence is longer than any run in it', () => {
+  const message = 'container web exited 1\n```\n## not a heading\n````';
+  const rendered = new Summary('rollout').render({ ok: false, message, elapsedSeconds: 3 });
+  const fence = rendered.split('\n').find((line) => line.startsWith('`')) ?? '';
+  expect(fence).toBe('`````text');
+  expect(rendered).toContain(`${fence}\n${message}\n\`\`\`\`\`\n`);
+});
