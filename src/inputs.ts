@@ -169,11 +169,11 @@ export function duration(options: { min: number; max: number }): Parser<number> 
   };
 }
 
-/** A duration ECS takes in whole minutes (bake times): 10m, 1h, 0m. */
+/** A duration ECS takes in whole minutes (bake times): 10m, 1h, 0m, or a bare 10, as ECS's own minute fields read. */
 export function wholeMinutes(options: { max: number }): Parser<number> {
   const seconds = duration({ min: 0, max: options.max * 60 });
   return (raw, context) => {
-    const value = seconds(raw, context);
+    const value = seconds(/^\d{1,5}$/.test(raw) ? `${raw}m` : raw, context);
     if (value % 60 !== 0) throw inputError(context.input, `${raw} is not a whole number of minutes.`, 'ECS counts this time in minutes: write 5m, 90m or 2h.');
     return value / 60;
   };

@@ -231,8 +231,9 @@ test('canary 10% then 100%: the stages appear in order with their shares, as the
       image: 'shop:v2',
       strategy: 'canary',
       'canary-percent': '10',
-      'canary-interval': '2m',
-      'bake-time': '1m',
+      // Bare numbers are minutes, as ECS's own minute fields read.
+      'canary-interval': '2',
+      'bake-time': '1',
     },
   });
   const seen = await watch.stop();

@@ -25,6 +25,8 @@ export interface FuzzCase {
 export type Kind =
   | 'boolean'
   | 'duration'
+  /** A duration ECS counts in whole minutes: 10m, 1h or a bare 10. */
+  | 'minutes'
   | 'integer'
   | 'percent'
   | 'choice'
@@ -146,6 +148,9 @@ const table: Record<string, Omit<InputSpec, 'inferred'>> = {
   'pull-request': { kind: 'name', example: '123', refused: ['0', '#0', '-1', 'abc', 'owner/repo#', 'o r/x#1', '12345678901', '1.5', '#', 'owner/#1'] },
   'github-token': { kind: 'token', example: `ghs_${'a1B2'.repeat(9)}` },
   timeout: { kind: 'duration', example: '10m' },
+  'bake-time': { kind: 'minutes', example: '10m', refused: ['1441', '24h1m', '90s'], accepted: ['0', '10', '1440'] },
+  'canary-interval': { kind: 'minutes', example: '5m', refused: ['1441', '30s'], accepted: ['5'] },
+  'linear-interval': { kind: 'minutes', example: '2m', refused: ['1441', '1m30s'], accepted: ['2'] },
   'keep-revisions': { kind: 'integer', example: '5', refused: ['0', '1001'] },
   hardening: { kind: 'choice', example: 'fail' },
   'run-before': { kind: 'command', example: 'npm run migrate' },
@@ -245,6 +250,7 @@ function hugeVariant(spec: InputSpec): string {
     case 'percent':
       return `1${'0'.repeat(HUGE)}`;
     case 'duration':
+    case 'minutes':
       return `1${'0'.repeat(HUGE)}m`;
     case 'pairs':
     case 'secret-pairs':
@@ -261,6 +267,7 @@ function hugeVariant(spec: InputSpec): string {
 const wrongTypes: Record<Kind, string[]> = {
   boolean: ['yes', '1', 'on', 'null', '{"enabled":true}', '[true]'],
   duration: ['600', '10 minutes', '-5m', '1.5h', 'PT10M', 'true', '{"minutes":10}'],
+  minutes: ['10 minutes', '-5', '1.5', 'PT10M', 'true', '{"minutes":10}'],
   integer: ['abc', '1.5', '-1', '1e3', '0x10', '+5', 'true', '{"count":1}', '\u0663'],
   percent: ['abc', '-5', '150', 'NaN', 'true', '{"percent":10}'],
   choice: ['not-a-choice', '42', 'true', '{"value":"x"}'],

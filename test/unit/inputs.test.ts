@@ -245,7 +245,10 @@ describe('deployment strategy settings', () => {
     expect(wholeMinutes({ max: 1440 })('0m', context)).toBe(0);
     expect(problemOf(wholeMinutes({ max: 1440 }), '90s')).toMatch(/not a whole number of minutes/);
     expect(problemOf(wholeMinutes({ max: 1440 }), '2d')).toMatch(/out of range/);
-    expect(problemOf(wholeMinutes({ max: 1440 }), '10')).toMatch(/not a duration/);
+    // A bare number is minutes, as ECS's bakeTimeInMinutes reads.
+    expect(wholeMinutes({ max: 1440 })('10', context)).toBe(10);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '1441')).toMatch(/out of range/);
+    expect(problemOf(wholeMinutes({ max: 1440 }), '1.5')).toMatch(/not a duration/);
   });
   test('traffic shares in tenths of a percent, with or without %', () => {
     expect(percent({ min: 0.1, max: 100 })('10', context)).toBe(10);
