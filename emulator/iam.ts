@@ -82,6 +82,12 @@ const taskDefinitionArn = (a: Scope, ref: string): string =>
 /** ECS and ELB authorize tags on create as tagging the new resource, with the creating action as context. */
 const tagOnCreate = (action: string, resource: string, key: string, creating: string): Permission => one(action, resource, { [key]: creating });
 const passRole = (role: string): Permission => one('iam:PassRole', role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' });
+/** The infrastructure role of a blue/green load balancer, which ECS itself assumes to shift traffic. */
+const infrastructureRoles = (loadBalancers: unknown): Permission[] =>
+  (Array.isArray(loadBalancers) ? loadBalancers : []).flatMap((loadBalancer) => {
+    const role = str((loadBalancer as { advancedConfiguration?: { roleArn?: unknown } })?.advancedConfiguration?.roleArn);
+    return role ? [one('iam:PassRole', role, { 'iam:PassedToService': 'ecs.amazonaws.com' })] : [];
+  });
 
 const elbArn = (a: Scope, path: string): string => `arn:aws:elasticloadbalancing:${a.region}:${a.account}:${path}`;
 const logGroupArn = (a: Scope, name: string): string => `arn:aws:logs:${a.region}:${a.account}:log-group:${name}`;
@@ -102,9 +108,13 @@ const RULES: Record<string, Rule> = {
   ],
   'ecs:CreateService': (i, a) => {
     const service = serviceArn(a, i.cluster, str(i.serviceName) ?? '');
-    return [one('ecs:CreateService', service), ...(hasTags(i.tags) ? [tagOnCreate('ecs:TagResource', service, 'ecs:CreateAction', 'CreateService')] : [])];
+    return [
+      one('ecs:CreateService', service),
+      ...(hasTags(i.tags) ? [tagOnCreate('ecs:TagResource', service, 'ecs:CreateAction', 'CreateService')] : []),
+      ...infrastructureRoles(i.loadBalancers),
+    ];
   },
-  'ecs:UpdateService': (i, a) => [one('ecs:UpdateService', serviceArn(a, i.cluster, str(i.service) ?? ''))],
+  'ecs:UpdateService': (i, a) => [one('ecs:UpdateService', serviceArn(a, i.cluster, str(i.service) ?? '')), ...infrastructureRoles(i.loadBalancers)],
   'ecs:DeleteService': (i, a) => [one('ecs:DeleteService', serviceArn(a, i.cluster, str(i.service) ?? ''))],
   'ecs:DescribeServices': (i, a) => list(i.services).map((s) => one('ecs:DescribeServices', serviceArn(a, i.cluster, s))),
   'ecs:ListServiceDeployments': (i, a) => [one('ecs:ListServiceDeployments', serviceArn(a, i.cluster, str(i.service) ?? ''))],

@@ -71,6 +71,8 @@ export interface EnvironmentNames {
   family: string;
   /** Target group names are region-wide and at most 32 characters. */
   targetGroup: string;
+  /** The second target group of a blue/green environment, which ECS shifts traffic to and back. */
+  alternateTargetGroup: string;
   logGroup: string;
 }
 
@@ -79,6 +81,7 @@ export function environmentNames(cluster: string, environment: string): Environm
     service: environment,
     family: fitName(`${cluster}-${environment}`, 255),
     targetGroup: fitName(`${cluster}-${environment}`.replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+/, ''), 32),
+    alternateTargetGroup: fitName(`${cluster}-${environment}-alt`.replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+/, ''), 32),
     logGroup: `/ecs/${cluster}/${environment}`,
   };
 }

@@ -36,7 +36,11 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
     const plan: [string, string, boolean][] = [
       ['cluster', config.cluster, !!cluster],
       ['log group', spec.names.logGroup, (found?.logGroups.length ?? 0) > 0],
-      ['target group', spec.names.targetGroup, (found?.targetGroups.length ?? 0) > 0],
+      ...[spec.names.targetGroup, ...(config.strategy === 'blue-green' ? [spec.names.alternateTargetGroup] : [])].map((name): [string, string, boolean] => [
+        'target group',
+        name,
+        found?.targetGroups.some((group) => group.name === name) ?? false,
+      ]),
       ['listener rule', spec.host, (found?.rules.length ?? 0) > 0],
       ['service', spec.names.service, (found?.services.length ?? 0) > 0],
     ];
@@ -74,6 +78,7 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
   setOutput('url', spec.url);
   setOutput('service-arn', result.serviceArn);
   setOutput('target-group-arn', result.targetGroupArn);
+  setOutput('alternate-target-group-arn', result.alternateTargetGroupArn ?? '');
   setOutput('listener-rule-arn', result.listenerRuleArn);
   setOutput('log-group', spec.names.logGroup);
   setOutput('task-definition-arn', result.taskDefinitionArn);

@@ -131,6 +131,8 @@ export const provisionPlatformInputs = {
   'github-token': optional(secret()),
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
+  strategy: withDefault('rolling', choice(['rolling', 'blue-green'] as const)),
+  'infrastructure-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
 };
 
 /** A Secrets Manager secret or SSM parameter ARN; another region or account is allowed (ECS reads them by full ARN). */
@@ -170,6 +172,20 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
       input: 'execution-role-arn',
       problem: 'is required with image: Fargate needs a task execution role to pull the image and send logs to CloudWatch.',
       fix: 'give the ARN of a role with the AmazonECSTaskExecutionRolePolicy (and read access to your secrets).',
+    });
+  }
+  if (config.strategy === 'blue-green' && !config.infrastructureRoleArn) {
+    problems.push({
+      input: 'infrastructure-role-arn',
+      problem: 'is required with strategy: blue-green: ECS shifts traffic on the listener rule with this role.',
+      fix: 'give the ARN of a role ECS can assume (ecs.amazonaws.com) with the AmazonECSInfrastructureRolePolicyForLoadBalancers policy.',
+    });
+  }
+  if (config.strategy === 'rolling' && config.infrastructureRoleArn) {
+    problems.push({
+      input: 'infrastructure-role-arn',
+      problem: 'is used only with strategy: blue-green.',
+      fix: 'set strategy: blue-green, or leave infrastructure-role-arn out.',
     });
   }
   if (config.listenerArn && config.loadBalancerPool) {

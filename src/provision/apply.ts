@@ -57,6 +57,8 @@ export interface ProvisionResult {
   changes: { resource: string; name: string; change: Change }[];
   serviceArn: string;
   targetGroupArn: string;
+  /** With strategy blue-green. */
+  alternateTargetGroupArn: string | undefined;
   listenerRuleArn: string;
   taskDefinitionArn: string;
   deployment: DeploymentResult | undefined;
@@ -67,10 +69,16 @@ export interface ProvisionResult {
   pool: Pool | undefined;
 }
 
+/** The environment's target group, and with strategy blue-green the alternate one ECS shifts traffic to. */
+interface Targets {
+  primary: string;
+  alternate?: string | undefined;
+}
+
 interface Routed {
   loadBalancer: LoadBalancer;
   listenerArn: string;
-  targetGroupArn: string;
+  targets: Targets;
   listenerRuleArn: string;
   pool?: Pool;
 }
@@ -128,7 +136,12 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   // A given listener is looked up before anything is created: a wrong ARN must not leave a cluster behind.
   const given = config.listenerArn && !pool ? await listenerOf(elb, config.listenerArn) : undefined;
   const dnsTag: Tags = config.hostedZoneId ? { [TAG_DNS_RECORD]: dnsRecordTag(config.hostedZoneId, spec.host) } : {};
-  if (await findCluster(ecs, config.cluster)) record('cluster', config.cluster, 'unchanged');
+  const clusterFound = await findCluster(ecs, config.cluster);
+  // The service is judged before anything is created: one not ours, or of the other kind of strategy, is refused.
+  const [existing] = clusterFound ? (await describeServices(ecs, config.cluster, [spec.names.service])).found : [];
+  if (existing && !isOwnedBy(tagsOf(existing), environment)) throw notOurs('service', spec.names.service, environment);
+  if (existing) checkStrategy(existing, config);
+  if (clusterFound) record('cluster', config.cluster, 'unchanged');
   else {
     await awsCall('CreateCluster', config.cluster, () =>
       ecs.send(
@@ -148,8 +161,8 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   else {
     const { listenerArn, loadBalancer } = given ?? (await listenerOf(elb, await ensureSharedListener(elb, config, record)));
     progress.phase(`Environment ${environment}: routing, logs, revision, service`);
-    const targetGroupArn = (await ensureTargetGroup(elb, spec, config, loadBalancer.VpcId ?? '', dnsTag, record)).group.TargetGroupArn ?? '';
-    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);
+    const { targets } = await ensureTargetGroups(elb, spec, config, loadBalancer.VpcId ?? '', dnsTag, record);
+    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targets, record);
     if (!listenerRuleArn) {
       const limits = (await readPool(elb, [listenerArn])).quotas;
       throw new ActionError(
@@ -157,9 +170,10 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
         'use load-balancer-pool with grow-pool: true to spread environments over several ALBs, or tear down environments that are no longer needed.',
       );
     }
-    routed = { loadBalancer, listenerArn, targetGroupArn, listenerRuleArn };
+    routed = { loadBalancer, listenerArn, targets, listenerRuleArn };
   }
-  const { targetGroupArn, listenerRuleArn } = routed;
+  const { targets, listenerRuleArn } = routed;
+  const targetGroupArn = targets.primary;
   if (config.hostedZoneId && context.route53) {
     const change = await ensureAliasRecord(context.route53, config.hostedZoneId, spec.host, {
       dnsName: routed.loadBalancer.DNSName ?? '',
@@ -169,10 +183,6 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   }
   await ensureLogGroup(logs, spec, config.logRetentionDays, record);
 
-  const [existing] = (await describeServices(ecs, config.cluster, [spec.names.service])).found;
-  if (existing && !isOwnedBy(tagsOf(existing), environment)) {
-    throw notOurs('service', spec.names.service, environment);
-  }
   const taskDefinitionArn = await ensureRevision(ecs, spec, existing, record);
 
   let started: StartedDeployment | undefined;
@@ -188,7 +198,7 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     progress.line(`service ${spec.names.service}: was asleep; the desired count it recorded is forgotten (desired count now ${config.desiredCount})`);
   }
   if (!existing) {
-    ({ started, service } = await createService(ecs, config, spec, taskDefinitionArn, targetGroupArn));
+    ({ started, service } = await createService(ecs, config, spec, taskDefinitionArn, targets, listenerRuleArn));
     record('service', spec.names.service, 'created');
   } else if (existing.taskDefinition !== taskDefinitionArn || existing.desiredCount !== config.desiredCount) {
     started = await startDeployment(context, config.cluster, existing, { taskDefinitionArn, desiredCount: config.desiredCount, forceNewDeployment: false });
@@ -208,6 +218,7 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     changes,
     serviceArn: service?.serviceArn ?? '',
     targetGroupArn,
+    alternateTargetGroupArn: targets.alternate,
     listenerRuleArn,
     taskDefinitionArn,
     deployment,
@@ -215,6 +226,16 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
     listenerArn: routed.listenerArn,
     pool: routed.pool,
   };
+}
+
+/** Rolling and blue/green environments differ in resources (a second target group, a weighted rule): not switched in place. */
+function checkStrategy(service: Service, config: ProvisionPlatformConfig): void {
+  const shifting = service.loadBalancers?.some((loadBalancer) => loadBalancer.advancedConfiguration?.alternateTargetGroupArn) ?? false;
+  if (shifting === (config.strategy === 'blue-green')) return;
+  throw new ActionError(
+    `Input "strategy": service ${service.serviceName} was provisioned ${shifting ? 'for blue-green (two target groups)' : 'rolling (one target group)'}; provision-platform does not switch an existing environment to ${config.strategy}.`,
+    `keep strategy: ${shifting ? 'blue-green' : 'rolling'} for this environment, or tear it down with teardown-env and provision it again with strategy: ${config.strategy}.`,
+  );
 }
 
 /** The PRIMARY deployment to follow when the service has not reached steady state. */
@@ -268,22 +289,21 @@ async function placeInPool(
 ): Promise<Routed> {
   let pool = first;
   let member = placed;
-  let created: string | undefined;
+  const created = new Map<string, string>();
   for (let attempt = 0; attempt < 6; attempt++) {
     if (!member && config.growPool && pool.name) member = await growPool(elb, { ...pool, name: pool.name }, config, record);
     if (!member) break;
-    const { group, change } = await ensureTargetGroup(elb, spec, config, member.loadBalancer.VpcId ?? '', dnsTag, record);
-    const targetGroupArn = group.TargetGroupArn ?? '';
-    if (change === 'created') created = targetGroupArn;
+    const ensured = await ensureTargetGroups(elb, spec, config, member.loadBalancer.VpcId ?? '', dnsTag, record);
+    for (const [arn, name] of ensured.created) created.set(arn, name);
     const listenerArn = member.listenerArn ?? '';
-    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targetGroupArn, record);
+    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, ensured.targets, record);
     if (listenerRuleArn) {
-      return { loadBalancer: member.loadBalancer, listenerArn, targetGroupArn, listenerRuleArn, pool: await readPool(elb, config.loadBalancerPool) };
+      return { loadBalancer: member.loadBalancer, listenerArn, targets: ensured.targets, listenerRuleArn, pool: await readPool(elb, config.loadBalancerPool) };
     }
     pool = await readPool(elb, config.loadBalancerPool);
     member = choose(pool);
   }
-  if (created) await awsCall('DeleteTargetGroup', spec.names.targetGroup, () => elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: created })));
+  for (const [arn, name] of created) await awsCall('DeleteTargetGroup', name, () => elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn })));
   throw fullPoolError(pool, poolLabel(config.loadBalancerPool));
 }
 
@@ -323,15 +343,35 @@ async function findTargetGroup(elb: ElasticLoadBalancingV2Client, name: string):
   );
 }
 
-async function ensureTargetGroup(
+/** The environment's target group, and with strategy blue-green its alternate, alike in every setting. */
+async function ensureTargetGroups(
   elb: ElasticLoadBalancingV2Client,
   spec: EnvironmentSpec,
   config: ProvisionPlatformConfig,
   vpcId: string,
   extraTags: Tags,
   record: (r: string, n: string, c: Change) => void,
+): Promise<{ targets: Targets; created: Map<string, string> }> {
+  const names = [spec.names.targetGroup, ...(config.strategy === 'blue-green' ? [spec.names.alternateTargetGroup] : [])];
+  const created = new Map<string, string>();
+  const arns: string[] = [];
+  for (const name of names) {
+    const { group, change } = await ensureTargetGroup(elb, spec, config, name, vpcId, extraTags, record);
+    arns.push(group.TargetGroupArn ?? '');
+    if (change === 'created') created.set(group.TargetGroupArn ?? '', name);
+  }
+  return { targets: { primary: arns[0] ?? '', alternate: arns[1] }, created };
+}
+
+async function ensureTargetGroup(
+  elb: ElasticLoadBalancingV2Client,
+  spec: EnvironmentSpec,
+  config: ProvisionPlatformConfig,
+  name: string,
+  vpcId: string,
+  extraTags: Tags,
+  record: (r: string, n: string, c: Change) => void,
 ): Promise<{ group: TargetGroup; change: Change }> {
-  const name = spec.names.targetGroup;
   // The timeout must be shorter than the interval; ELB's default for HTTP is 6 s, so a short interval takes a shorter one.
   const timeout = config.healthCheckInterval <= 6 ? config.healthCheckInterval - 1 : undefined;
   const health = {
@@ -404,17 +444,28 @@ function ruleConditions(spec: EnvironmentSpec, config: ProvisionPlatformConfig) 
   ];
 }
 
-function sameRule(rule: Rule, conditions: ReturnType<typeof ruleConditions>, targetGroupArn: string): boolean {
+/** The target groups a rule forwards to, whatever their weights (ECS moves the weights of a blue/green rule). */
+function forwardedGroups(rule: Rule): string[] {
+  const forward = rule.Actions?.find((a) => a.Type === 'forward');
+  const groups = forward?.ForwardConfig?.TargetGroups?.map((group) => group.TargetGroupArn ?? '') ?? [];
+  return [...new Set(forward?.TargetGroupArn ? [forward.TargetGroupArn, ...groups] : groups)].sort();
+}
+
+function sameConditions(rule: Rule, conditions: ReturnType<typeof ruleConditions>): boolean {
   const hosts = rule.Conditions?.find((c) => c.Field === 'host-header')?.HostHeaderConfig?.Values ?? [];
   const paths = rule.Conditions?.find((c) => c.Field === 'path-pattern')?.PathPatternConfig?.Values ?? [];
   const wantedPaths = conditions.find((c) => c.Field === 'path-pattern')?.PathPatternConfig?.Values ?? [];
-  const forward = rule.Actions?.find((a) => a.Type === 'forward');
-  const target = forward?.TargetGroupArn ?? forward?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn;
-  return (
-    JSON.stringify(hosts) === JSON.stringify(conditions[0]?.HostHeaderConfig?.Values) &&
-    JSON.stringify(paths) === JSON.stringify(wantedPaths) &&
-    target === targetGroupArn
-  );
+  return JSON.stringify(hosts) === JSON.stringify(conditions[0]?.HostHeaderConfig?.Values) && JSON.stringify(paths) === JSON.stringify(wantedPaths);
+}
+
+/** A blue/green rule forwards to both groups, all traffic on the primary until ECS shifts it. */
+function forwardActions(targets: Targets) {
+  if (!targets.alternate) return [{ Type: 'forward' as const, TargetGroupArn: targets.primary }];
+  const groups = [
+    { TargetGroupArn: targets.primary, Weight: 100 },
+    { TargetGroupArn: targets.alternate, Weight: 0 },
+  ];
+  return [{ Type: 'forward' as const, ForwardConfig: { TargetGroups: groups } }];
 }
 
 async function ensureRule(
@@ -422,11 +473,12 @@ async function ensureRule(
   spec: EnvironmentSpec,
   config: ProvisionPlatformConfig,
   listenerArn: string,
-  targetGroupArn: string,
+  targets: Targets,
   record: (r: string, n: string, c: Change) => void,
 ): Promise<string | undefined> {
   const conditions = ruleConditions(spec, config);
-  const actions = [{ Type: 'forward' as const, TargetGroupArn: targetGroupArn }];
+  const actions = forwardActions(targets);
+  const wanted = [targets.primary, ...(targets.alternate ? [targets.alternate] : [])].sort();
   for (let attempt = 0; attempt < 20; attempt++) {
     const rules = await listenerRules(elb, listenerArn);
     const candidates = rules.filter((rule) => !rule.IsDefault);
@@ -436,9 +488,12 @@ async function ensureRule(
     );
     const ours = candidates.find((rule) => isOwnedBy(tags.get(rule.RuleArn ?? '') ?? {}, spec.environment));
     if (ours?.RuleArn) {
-      if (sameRule(ours, conditions, targetGroupArn)) record('listener rule', `priority ${ours.Priority}`, 'unchanged');
+      const sameTargets = JSON.stringify(forwardedGroups(ours)) === JSON.stringify(wanted);
+      if (sameTargets && sameConditions(ours, conditions)) record('listener rule', `priority ${ours.Priority}`, 'unchanged');
       else {
-        await awsCall('ModifyRule', ours.RuleArn, () => elb.send(new ModifyRuleCommand({ RuleArn: ours.RuleArn, Conditions: conditions, Actions: actions })));
+        // Only the conditions when the targets are right: the weights stay where ECS put them.
+        const change = sameTargets ? { Conditions: conditions } : { Conditions: conditions, Actions: actions };
+        await awsCall('ModifyRule', ours.RuleArn, () => elb.send(new ModifyRuleCommand({ RuleArn: ours.RuleArn, ...change })));
         record('listener rule', `priority ${ours.Priority}`, 'updated');
       }
       return ours.RuleArn;
@@ -488,7 +543,8 @@ async function createService(
   config: ProvisionPlatformConfig,
   spec: EnvironmentSpec,
   taskDefinitionArn: string,
-  targetGroupArn: string,
+  targets: Targets,
+  listenerRuleArn: string,
 ): Promise<{ started: StartedDeployment; service: Service | undefined }> {
   const strategy = config.capacityProviderStrategy.map((item) => {
     const [capacityProvider = 'FARGATE', weight = '1'] = item.split(':');
@@ -510,10 +566,28 @@ async function createService(
           },
         },
         loadBalancers: [
-          { targetGroupArn, containerName: spec.registration.containerDefinitions[0]?.name ?? config.containerName, containerPort: config.containerPort },
+          {
+            targetGroupArn: targets.primary,
+            containerName: spec.registration.containerDefinitions[0]?.name ?? config.containerName,
+            containerPort: config.containerPort,
+            ...(targets.alternate
+              ? {
+                  advancedConfiguration: {
+                    alternateTargetGroupArn: targets.alternate,
+                    productionListenerRule: listenerRuleArn,
+                    roleArn: config.infrastructureRoleArn,
+                  },
+                }
+              : {}),
+          },
         ],
         healthCheckGracePeriodSeconds: config.healthCheckGracePeriod,
-        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: true }, minimumHealthyPercent: 100, maximumPercent: 200 },
+        deploymentConfiguration: {
+          deploymentCircuitBreaker: { enable: true, rollback: true },
+          minimumHealthyPercent: 100,
+          maximumPercent: 200,
+          ...(targets.alternate ? { strategy: 'BLUE_GREEN' as const } : {}),
+        },
         propagateTags: 'SERVICE',
         enableECSManagedTags: true,
         tags: toEcsTags(spec.tags),

@@ -68,7 +68,7 @@ export async function discover(
   );
   const owned = groups.filter((group) => isOwnedBy(groupTags.get(group.TargetGroupArn ?? '') ?? {}, environment));
   for (const group of groups) {
-    if (group.TargetGroupName === names.targetGroup && !owned.includes(group)) {
+    if ((group.TargetGroupName === names.targetGroup || group.TargetGroupName === names.alternateTargetGroup) && !owned.includes(group)) {
       foreign.push({ kind: 'target group', id: group.TargetGroupArn ?? '', name: group.TargetGroupName ?? '' });
     }
   }

@@ -58,7 +58,8 @@ async function environmentTags(context: TeardownClients, cluster: string): Promi
   const ofCluster = groups.flatMap((group) => {
     const groupTags = tags.get(group.TargetGroupArn ?? '') ?? {};
     const environment = ownerOf(groupTags);
-    return environment !== undefined && environmentNames(cluster, environment).targetGroup === group.TargetGroupName ? [groupTags] : [];
+    const names = environment === undefined ? undefined : environmentNames(cluster, environment);
+    return names && [names.targetGroup, names.alternateTargetGroup].includes(group.TargetGroupName ?? '') ? [groupTags] : [];
   });
   return [...services, ...ofCluster, ...(await logGroupTags(context.logs, cluster))];
 }

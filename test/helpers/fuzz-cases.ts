@@ -155,6 +155,8 @@ const table: Record<string, Omit<InputSpec, 'inferred'>> = {
   hardening: { kind: 'choice', example: 'fail' },
   'run-before': { kind: 'command', example: 'npm run migrate' },
   'on-failure': { kind: 'choice', example: 'rollback-all' },
+  'provision-platform:strategy': { kind: 'choice', example: 'rolling', refused: ['canary', 'BLUE_GREEN'] },
+  'infrastructure-role-arn': { kind: 'arn', example: 'arn:aws:iam::123456789012:role/ecsInfrastructureRole' },
   to: {
     kind: 'revision',
     example: taskDefinitionArn,
@@ -440,9 +442,14 @@ function valuesFor(spec: InputSpec, meta: ActionInput, accountKnown: boolean): V
   return values;
 }
 
+/** Inputs that only count with another set a certain way: the valid set gets that too. */
+const setWith: Record<string, Record<string, string>> = {
+  'provision-platform:infrastructure-role-arn': { strategy: 'blue-green' },
+};
+
 /** The valid set a case of this input starts from. */
 export function baseInputs(action: string, input: string): Record<string, string> {
-  const base = { ...validInputs[action]?.inputs };
+  const base = { ...validInputs[action]?.inputs, ...setWith[`${action}:${input}`] };
   for (const other of leaveOut[`${action}:${input}`] ?? []) delete base[other];
   return base;
 }
@@ -451,7 +458,8 @@ export function baseInputs(action: string, input: string): Record<string, string
 export function validSets(action: string): Record<string, string>[] {
   const sets = [{ ...validInputs[action]?.inputs }];
   for (const [input, meta] of Object.entries(readActions().get(action)?.inputs ?? {})) {
-    if (leaveOut[`${action}:${input}`]) sets.push({ ...baseInputs(action, input), [input]: specFor(action, input, meta).example });
+    if (leaveOut[`${action}:${input}`] || setWith[`${action}:${input}`])
+      sets.push({ ...baseInputs(action, input), [input]: specFor(action, input, meta).example });
   }
   return sets;
 }

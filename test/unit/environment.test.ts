@@ -20,18 +20,20 @@ describe('names', () => {
       service: 'pr-7',
       family: 'previews-pr-7',
       targetGroup: 'previews-pr-7',
+      alternateTargetGroup: 'previews-pr-7-alt',
       logGroup: '/ecs/previews/pr-7',
     });
   });
   test('target group names fit 32 characters, stay distinct and stable, and never end in a hyphen', () => {
-    const names = ['pr-1234-very-long-feature-branch-a', 'pr-1234-very-long-feature-branch-b'].map(
-      (env) => environmentNames('team_previews-cluster', env).targetGroup,
-    );
+    const names = ['pr-1234-very-long-feature-branch-a', 'pr-1234-very-long-feature-branch-b'].flatMap((env) => {
+      const { targetGroup, alternateTargetGroup } = environmentNames('team_previews-cluster', env);
+      return [targetGroup, alternateTargetGroup];
+    });
     for (const name of names) {
       expect(name.length).toBeLessThanOrEqual(32);
       expect(name).toMatch(/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/);
     }
-    expect(names[0]).not.toBe(names[1]);
+    expect(new Set(names).size).toBe(4);
     expect(environmentNames('team_previews-cluster', 'pr-1234-very-long-feature-branch-a').targetGroup).toBe(names[0]);
   });
   test('fitName keeps the start readable', () => {
