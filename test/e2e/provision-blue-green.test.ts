@@ -3,7 +3,8 @@
 // and teardown takes both target groups.
 import { DescribeRulesCommand, DescribeTargetHealthCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { describe as describeService, SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
+import { provisionInputs } from '../helpers/provisioned.ts';
+import { describe as describeService, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/ecsInfrastructureRole';
 
@@ -15,22 +16,8 @@ beforeAll(async () => {
 });
 afterAll(() => world.stop());
 
-const inputs = (environment: string, extra: Record<string, string> = {}) => ({
-  environment,
-  cluster: 'bluegreen',
-  'listener-arn': listenerArn,
-  'host-pattern': '{env}.preview.example.com',
-  image: 'web:v1',
-  'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-  'container-port': '8080',
-  subnets: SUBNETS.join(','),
-  'security-groups': SECURITY_GROUP,
-  'health-check-interval': '10s',
-  'desired-count': '2',
-  strategy: 'blue-green',
-  'infrastructure-role-arn': ROLE,
-  ...extra,
-});
+const inputs = (environment: string, extra: Record<string, string> = {}) =>
+  provisionInputs({ cluster: 'bluegreen', listenerArn }, environment, { strategy: 'blue-green', 'infrastructure-role-arn': ROLE, ...extra });
 
 async function rule(ruleArn: string): Promise<Rule | undefined> {
   return (await world.elb.send(new DescribeRulesCommand({ RuleArns: [ruleArn] }))).Rules?.[0];

@@ -11,6 +11,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { provisionInputs } from '../helpers/provisioned.ts';
 import { describe as describeService, SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
@@ -24,20 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => world.stop());
 
-const inputs = (environment: string, extra: Record<string, string> = {}) => ({
-  environment,
-  cluster: 'previews',
-  'listener-arn': listenerArn,
-  'host-pattern': '{env}.preview.example.com',
-  image: 'web:v1',
-  'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-  'container-port': '8080',
-  subnets: SUBNETS.join(','),
-  'security-groups': SECURITY_GROUP,
-  'health-check-interval': '10s',
-  'desired-count': '2',
-  ...extra,
-});
+const inputs = (environment: string, extra: Record<string, string> = {}) => provisionInputs({ cluster: 'previews', listenerArn }, environment, { ...extra });
 
 async function healthyTargets(targetGroupArn: string): Promise<number> {
   const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));

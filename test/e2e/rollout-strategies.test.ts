@@ -8,6 +8,7 @@ import {
   ModifyTargetGroupAttributesCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { LIFECYCLE_STAGES } from '../../emulator/services/ecs-model.ts';
 import { describe as describeService, type SeededService, seedService, sharedListener, startWorld, type World } from '../helpers/world.ts';
 
 let world: World;
@@ -131,25 +132,13 @@ function stagesInLog(stdout: string, service: string): { stage: string; share: n
   }));
 }
 
-const lifecycle = [
-  'PRE_SCALE_UP',
-  'SCALE_UP',
-  'POST_SCALE_UP',
-  'TEST_TRAFFIC_SHIFT',
-  'POST_TEST_TRAFFIC_SHIFT',
-  'PRODUCTION_TRAFFIC_SHIFT',
-  'POST_PRODUCTION_TRAFFIC_SHIFT',
-  'BAKE_TIME',
-  'CLEAN_UP',
-];
-
 /** Distinct values in order of first appearance after each change: [0, 0, 10, 10, 100] → [0, 10, 100]. */
 function changes(values: number[]): number[] {
   return values.filter((value, index) => index === 0 || values[index - 1] !== value);
 }
 
 function expectInLifecycleOrder(stages: { stage: string }[]): void {
-  const order = stages.map((seen) => lifecycle.indexOf(seen.stage));
+  const order = stages.map((seen) => (LIFECYCLE_STAGES as readonly string[]).indexOf(seen.stage));
   expect(order.every((index) => index >= 0)).toBe(true);
   expect(order).toEqual([...order].sort((a, b) => a - b));
 }

@@ -2,6 +2,7 @@
 // run time (a new input gets cases without touching this file). Each case replaces one input of the
 // valid set and says whether the value must be refused (naming the input) or is legitimately valid.
 import { type ActionInput, readActions } from '../../scripts/catalog.ts';
+import { prng } from './prng.ts';
 import { exampleListenerArn, validInputs } from './valid-inputs.ts';
 
 /** Put where a smuggled workflow command would carry its data, so a smuggled command is recognisable. */
@@ -489,21 +490,9 @@ export function fuzzMatrix(): FuzzMatrix {
   return { cases, specs };
 }
 
-/** A deterministic pseudo-random generator (mulberry32), so a sample is the same for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `perClass` cases of each class for each input, picked with the seed: every input and every kind of value, in a fraction of the runs. */
 export function sample(cases: FuzzCase[], seed: number, perClass: number): FuzzCase[] {
-  const random = seededRandom(seed);
+  const random = prng(seed);
   const groups = new Map<string, FuzzCase[]>();
   for (const fuzzCase of cases) {
     const key = `${fuzzCase.action}\0${fuzzCase.input}\0${fuzzCase.valueClass}`;

@@ -70,3 +70,25 @@ export async function provisioned(
   );
   return { targetGroupArn };
 }
+
+/** provision-platform inputs for an environment on an existing listener, as the e2e tests run it. */
+export function provisionInputs(
+  where: { cluster: string; listenerArn: string },
+  environment: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    environment,
+    cluster: where.cluster,
+    'listener-arn': where.listenerArn,
+    'host-pattern': '{env}.preview.example.com',
+    image: 'web:v1',
+    'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+    'container-port': '8080',
+    subnets: SUBNETS.join(','),
+    'security-groups': SECURITY_GROUP,
+    'health-check-interval': '10s',
+    'desired-count': '2',
+    ...extra,
+  };
+}

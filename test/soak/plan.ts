@@ -1,17 +1,6 @@
 // The soak's plan: which action each run invokes, on which environment, with which inputs, and where
 // it is killed. Pure and seeded: the same seed and run count give the same plan on any machine.
-
-/** mulberry32: a small seeded PRNG, so every random choice of the soak replays from its seed. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/prng.ts';
 
 /** A 32-bit seed of its own for each use (fault rules, plan), derived from the soak's seed (FNV-1a). */
 export function deriveSeed(seed: number, label: string): number {
