@@ -87,7 +87,7 @@ suite('preview.yml', () => {
     expect(result.concurrency).toEqual({ group: 'preview-7', cancelInProgress: true });
     const thread = await comments(7);
     expect(thread.map((comment) => comment.id)).toEqual([before?.id]);
-    expect(thread[0]?.body).toContain('| Revision | previews-pr-7:2 |');
+    expect(thread[0]?.body).toContain('| Revision | previews_pr-7:2 |');
     expect(thread[0]?.body).not.toEqual(before?.body);
   }, 300_000);
 
