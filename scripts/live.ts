@@ -137,7 +137,8 @@ async function main(): Promise<number> {
   }
   const option = (name: OptionName): string | undefined => {
     const { variable, fallback } = OPTIONS[name];
-    return values[name] ?? (variable ? process.env[variable] : undefined) ?? fallback;
+    // A workflow passes an unset variable as an empty string.
+    return values[name] || (variable ? process.env[variable] : undefined) || fallback;
   };
   const missing = (Object.keys(OPTIONS) as OptionName[]).filter((name) => OPTIONS[name].variable && !option(name));
   if (missing.length > 0) {
