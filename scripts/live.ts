@@ -23,7 +23,7 @@ export const DEFAULT_NEXT_IMAGE = 'public.ecr.aws/nginx/nginx:mainline';
 export const CRASH_COMMAND = ['sh', '-c', 'echo "live check: crashing on purpose"; exit 1'];
 const CONTAINER = 'app';
 
-// The ownership tags of the naming contract (src/environment.ts); a resource is this run's by all three.
+// The ownership tags of the naming contract (src/environment.ts) that say a resource is this run's.
 const TAG_ENVIRONMENT = 'ecs-deploy-actions:environment';
 const TAG_CLUSTER = 'ecs-deploy-actions:cluster';
 const TAG_REPOSITORY = 'ecs-deploy-actions:repository';
@@ -76,7 +76,8 @@ function usage(): string {
 }
 
 function duration(seconds: number): string {
-  return seconds < 60 ? `${seconds.toFixed(1)}s` : `${Math.floor(seconds / 60)}m ${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  const whole = Math.round(seconds);
+  return seconds < 60 ? `${seconds.toFixed(1)}s` : `${Math.floor(whole / 60)}m ${String(whole % 60).padStart(2, '0')}s`;
 }
 
 /**
