@@ -311,3 +311,30 @@ suite('nightly-sleep.yml, sweep.yml', () => {
     expect((await comments(11))[0]?.body).toContain('`pr-11`: destroyed');
   }, 300_000);
 });
+
+describe("README's trust policies", () => {
+  const subjects = {
+    pullRequest: 'repo:acme/web:pull_request',
+    previews: 'repo:acme/web:environment:previews',
+    staging: 'repo:acme/web:environment:staging',
+    production: 'repo:acme/web:environment:production',
+    main: 'repo:acme/web:ref:refs/heads/main',
+    branch: 'repo:acme/web:ref:refs/heads/feature',
+    tag: 'repo:acme/web:ref:refs/tags/v9.9.9',
+    otherRepository: 'repo:acme/web-fork:environment:production',
+  };
+  const accepted = (role: string) =>
+    Object.entries(subjects)
+      .filter(([, sub]) => trusts(policy(role), { sub, aud: STS_AUDIENCE }))
+      .map(([name]) => name);
+
+  test('each role accepts only its own subjects: no branch, tag or pull request reaches staging or production', () => {
+    expect(accepted('previews')).toEqual(['pullRequest', 'previews']);
+    expect(accepted('staging')).toEqual(['staging']);
+    expect(accepted('production')).toEqual(['production']);
+  });
+
+  test('a token for another audience is refused', () => {
+    expect(trusts(policy('production'), { sub: subjects.production, aud: 'https://github.com/acme' })).toBe(false);
+  });
+});
