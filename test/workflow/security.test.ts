@@ -190,3 +190,12 @@ test('why README trusts exact subjects: a repo:<owner>/<repo>:* trust lets a pul
   expect(trusts(wildcard, { sub: 'repo:acme/web:pull_request', aud: STS_AUDIENCE })).toBe(true);
   expect(trusts(wildcard, { sub: 'repo:acme/web:ref:refs/heads/any-branch', aud: STS_AUDIENCE })).toBe(true);
 });
+
+test('the examples pin the same commit of each third-party action as this repository’s workflows', () => {
+  const pins = (dir: string) =>
+    new Map(
+      folder(dir).flatMap(({ source }) => [...source.matchAll(/uses:\s*([\w.-]+\/[\w./-]+)@([0-9a-f]{40})/g)].map((match) => [match[1], match[2]] as const)),
+    );
+  const ours = pins('.github/workflows');
+  for (const [action, sha] of pins('workflows-examples')) if (ours.has(action)) expect(`${action}@${sha}`).toBe(`${action}@${ours.get(action)}`);
+});
