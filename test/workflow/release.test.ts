@@ -66,7 +66,7 @@ function commit(message: string, build: boolean): string {
     execFileSync('node', ['catalog.mjs'], { cwd: workspace });
   }
   git('add', '--all');
-  git('-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com', 'commit', '-qm', message);
+  git('-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com', '-c', 'commit.gpgsign=false', 'commit', '-qm', message);
   return git('rev-parse', 'HEAD');
 }
 
