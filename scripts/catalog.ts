@@ -116,7 +116,7 @@ export function renderCatalog(actions = readActions(), observed = readObserved()
   ];
   for (const [name, action] of actions) {
     const required = Object.entries(action.inputs).filter(([, input]) => input.required);
-    lines.push('', `## ${name}`, '', escapeCell(action.description), '', '```yaml', `- uses: acme/ecs-deploy-actions/actions/${name}@v1`);
+    lines.push('', `## ${name}`, '', escapeCell(action.description), '', '```yaml', `- uses: OWNER/ecs-deploy-actions/actions/${name}@v1`);
     if (required.length > 0) {
       lines.push('  with:', ...required.map(([input]) => `    ${input}: ${examples[input] ?? '<value>'}`));
     }
