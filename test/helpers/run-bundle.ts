@@ -42,8 +42,13 @@ export function parseFileCommands(text: string): Record<string, string> {
   return values;
 }
 
-export async function runBundle(action: string, options: BundleOptions = {}): Promise<BundleRun> {
-  const work = mkdtempSync(join(tmpdir(), `run-${action}-`));
+export function runBundle(action: string, options: BundleOptions = {}): Promise<BundleRun> {
+  return runAction(join(root, 'dist', action, 'index.js'), action, options);
+}
+
+/** Runs any JavaScript action's entry point (a third party's unchanged bundle too) as the runner does. */
+export async function runAction(script: string, label: string, options: BundleOptions = {}): Promise<BundleRun> {
+  const work = mkdtempSync(join(tmpdir(), `run-${label}-`));
   const files = {
     GITHUB_OUTPUT: join(work, 'output'),
     GITHUB_STEP_SUMMARY: join(work, 'summary'),
@@ -74,7 +79,7 @@ export async function runBundle(action: string, options: BundleOptions = {}): Pr
     ...options.env,
   };
   try {
-    const child = spawn(node24, [join(root, 'dist', action, 'index.js')], { env, cwd: root });
+    const child = spawn(node24, [script], { env, cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
