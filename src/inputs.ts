@@ -331,7 +331,7 @@ export function workspacePath(env: NodeJS.ProcessEnv = process.env): Parser<stri
     if (leak)
       throw inputError(
         input,
-        `${quote(raw)} is a symlink to ${quote(leak)}, outside the workspace and RUNNER_TEMP.`,
+        `${quote(raw)} leads through a symlink to ${quote(leak)}, outside the workspace and RUNNER_TEMP.`,
         'give the real path inside the repository.',
       );
     return raw;

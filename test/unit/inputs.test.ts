@@ -208,7 +208,9 @@ describe('paths on the runner', () => {
       `"app/td.json" is outside the workspace and RUNNER_TEMP (it leads to "${base}/elsewhere/secret.json")`,
     );
     expect(problemOf(runnerFile(env), 'app/linked/secret.json')).toContain('is outside the workspace and RUNNER_TEMP');
-    expect(problemOf(workspacePath(env), 'app/linked')).toContain(`"app/linked" is a symlink to "${base}/elsewhere", outside the workspace and RUNNER_TEMP`);
+    expect(problemOf(workspacePath(env), 'app/linked')).toContain(
+      `"app/linked" leads through a symlink to "${base}/elsewhere", outside the workspace and RUNNER_TEMP`,
+    );
     expect(problemOf(workspacePath(env), 'app/linked/not-yet-there')).toContain('outside the workspace and RUNNER_TEMP');
   });
   test('a file in the workspace or under RUNNER_TEMP is taken, as its real absolute path', () => {
