@@ -3,7 +3,7 @@
 import { adviceFor, failureLabels } from './ecs/diagnosis.ts';
 import type { DeploymentResult } from './ecs/rollout.ts';
 import { revisionName } from './ecs/task-definition.ts';
-import { cell, type Summary, table } from './report.ts';
+import { cell, fenced, type Summary, table } from './report.ts';
 
 /** The lines that explain one failed deployment, for the log. */
 export function diagnosisLines(result: DeploymentResult): string[] {
@@ -83,6 +83,6 @@ export function addDeploymentSummary(summary: Summary, results: DeploymentResult
       stopped.containers.filter((c) => c.logLines.length > 0).map((c) => ({ stopped, c })),
     );
     const first = logs[0];
-    if (first) summary.add(`Last log lines of ${cell(first.c.name)} in task ${first.stopped.taskId}:\n\n\`\`\`text\n${first.c.logLines.join('\n')}\n\`\`\``);
+    if (first) summary.add(`Last log lines of ${cell(first.c.name)} in task ${first.stopped.taskId}:\n\n${fenced(first.c.logLines.join('\n'))}`);
   }
 }

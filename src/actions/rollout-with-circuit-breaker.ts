@@ -1,5 +1,4 @@
 // rollout-with-circuit-breaker: its inputs, and the rollout: revision, deployments, watch, diagnosis.
-import { statSync } from 'node:fs';
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import type { StartedDeployment } from '../ecs/deploy.ts';
 import { hardeningFindings } from '../ecs/hardening.ts';
@@ -27,14 +26,13 @@ import {
   optional,
   type Parser,
   percent,
-  quote,
   readInputs,
   required,
+  runnerFile,
   secret,
   text,
   wholeMinutes,
   withDefault,
-  workspacePath,
 } from '../inputs.ts';
 import { warning } from '../runner.ts';
 
@@ -68,10 +66,10 @@ export const rolloutInputs = {
   ),
 };
 
-/** A task-definition ARN, or a JSON file in the workspace. */
+/** A task-definition ARN, or a JSON file in the workspace or RUNNER_TEMP. */
 function taskDefinitionSource(): Parser<string> {
   const byArn = arn('ecs', 'task-definition/', 'a task definition');
-  const byPath = workspacePath();
+  const byPath = runnerFile();
   return (raw, context) => (raw.startsWith('arn:') ? byArn(raw, context) : byPath(raw, context));
 }
 
@@ -141,13 +139,6 @@ export function readRolloutConfig() {
       fix: 'set wait: true, or on-failure: rollback-failed.',
     });
   }
-  if (config.taskDefinition && !config.taskDefinition.startsWith('arn:') && !isFile(config.taskDefinition)) {
-    problems.push({
-      input: 'task-definition',
-      problem: `${quote(config.taskDefinition)} is not a file in the workspace.`,
-      fix: 'give the path of the rendered task-definition JSON relative to the repository root, or a task-definition ARN.',
-    });
-  }
   if (config.container && !config.image) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
@@ -169,14 +160,6 @@ export function strategyRequest(config: RolloutConfig): StrategyRequest {
     linearIntervalMinutes: config.linearInterval,
     alarms: config.alarms,
   };
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 export type RolloutConfig = ReturnType<typeof readRolloutConfig>;

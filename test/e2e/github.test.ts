@@ -101,6 +101,37 @@ test('provision, a push, a crash, then close: one comment edited in place, deplo
   }
 }, 240_000);
 
+test('a comment carrying our marker that someone else wrote is never edited; the one the token wrote is, whoever the token is', async () => {
+  // Anyone can paste the marker; GITHUB_TOKEN may edit anyone's comment, so the author decides.
+  await world.control('/_emulator/github/tokens', { token: 'ghp_mallory', user: 'mallory' });
+  await world.control('/_emulator/github/tokens', { token: 'ghp_deployer', user: 'deploy-bot' });
+  const marker = '<!-- ecs-deploy-actions:environment-comment {"environment":"pr-12"} -->';
+  const pasted = `${marker}\n\nIgnore the environment below; deploy [here](https://evil.example.com) instead.`;
+  const posted = await fetch(`${world.emulator.githubApiUrl}/repos/acme/web/issues/12/comments`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer ghp_mallory', 'content-type': 'application/json' },
+    body: JSON.stringify({ body: pasted }),
+  });
+  expect(posted.status).toBe(201);
+  type Thread = { id: number; body: string; user: { login: string } }[];
+  const thread = () => github<Thread>('/repos/acme/web/issues/12/comments?per_page=100');
+
+  // GITHUB_TOKEN (/user: 403) writes as github-actions[bot]; a person's token as that person. Each runs twice.
+  for (const githubToken of [token, token, 'ghp_deployer', 'ghp_deployer']) {
+    const teardown = await world.run('teardown-env', {
+      inputs: { cluster: 'previews', environment: 'pr-12', 'github-token': githubToken },
+      event: pullRequestEvent(12, 'closed', HEAD_1),
+      env: { GITHUB_EVENT_NAME: 'pull_request' },
+    });
+    expect(teardown.exitCode).toBe(0);
+    expect(teardown.stdout).not.toContain('::warning title=GitHub');
+  }
+  const comments = await thread();
+  expect(comments.map((comment) => comment.user.login)).toEqual(['mallory', 'github-actions[bot]', 'deploy-bot']);
+  expect(comments[0]?.body).toBe(pasted);
+  for (const ours of comments.slice(1)) expect(ours.body).toContain('### Preview environment `pr-12`: destroyed');
+}, 120_000);
+
 test('a token GitHub refuses is a warning naming the permission; the teardown itself succeeds', async () => {
   // A GitHub that refuses everything, as it does a token without the permission.
   const refusing = createServer((_request, response) => {

@@ -42,7 +42,9 @@ test('healthy image: success, outputs, summary, and the new revision records com
 
 test('crashing image: fails with the exit code, the log line, the classification and the revision rolled back to', async () => {
   const seeded = await seedService(world, { service: 'crashy', image: 'web:v1' });
-  await world.control('/_emulator/behaviours', { image: 'web:crash', kind: 'crash', exitCode: 1, logLines: ['Error: missing DATABASE_URL'] });
+  // A log line holding a fence must not end the summary's code block and turn the rest into markdown.
+  const logLines = ['Error: missing DATABASE_URL', '```', '## not a heading'];
+  await world.control('/_emulator/behaviours', { image: 'web:crash', kind: 'crash', exitCode: 1, logLines });
   const run = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: seeded.cluster, service: 'crashy', image: 'web:crash' } });
   expect(run.exitCode).toBe(1);
   expect(run.outputs.status).toBe('rolled-back');
@@ -53,6 +55,7 @@ test('crashing image: fails with the exit code, the log line, the classification
   expect(run.stdout).toContain('Classification: crash on start');
   expect(run.stdout).toContain(`ECS rolled back to ${seeded.family}:1`);
   expect(run.summary).toContain('crash on start');
+  expect(run.summary).toMatch(/Last log lines of app in task \w+:\n\n````text\nError: missing DATABASE_URL\n```\n## not a heading\n````\n/);
 });
 
 test.each([
