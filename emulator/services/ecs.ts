@@ -247,6 +247,12 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         if (c.reason) cv.reason = c.reason;
         if (c.cpu !== undefined) cv.cpu = String(c.cpu);
         if (c.memory !== undefined) cv.memory = String(c.memory);
+        // ECS Exec's agent runs beside each container of a task launched with it.
+        if (t.enableExecuteCommand) {
+          const agent: Json = { name: 'ExecuteCommandAgent', lastStatus: c.lastStatus === 'RUNNING' || c.lastStatus === 'STOPPED' ? c.lastStatus : 'PENDING' };
+          if (t.startedAt) agent.lastStartedAt = t.startedAt;
+          cv.managedAgents = [agent];
+        }
         return cv;
       }),
       version: t.version,
@@ -270,7 +276,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         },
       ],
       healthStatus: t.healthStatus,
-      enableExecuteCommand: false,
+      enableExecuteCommand: t.enableExecuteCommand,
       ephemeralStorage: { sizeInGiB: 20 },
     };
     for (const k of [
@@ -1214,6 +1220,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
               tags,
             };
             if (startedBy) opts.startedBy = startedBy;
+            if (input.enableExecuteCommand === true) opts.enableExecuteCommand = true;
             return scheduler.createTask(opts);
           });
           return { tasks: tasks.map((t) => taskView(t, [])), failures: [] };
