@@ -70,7 +70,7 @@ function runningNow(result: DeploymentResult): string {
  */
 export function addDeploymentSummary(summary: Summary, results: DeploymentResult[], why = whyDeploymentFailed): void {
   summary.addTable(
-    ['service', 'outcome', 'revision', 'rolled back to', 'running now', 'failed tasks'],
+    ['service', 'outcome', 'revision', 'ECS rolled back to', 'running now', 'failed tasks'],
     results.map((result) => [
       result.serviceName,
       result.status,
