@@ -87,6 +87,8 @@ test('back to a revision that crashes: ECS rolls back again, and the step shows 
   expect(run.summary).toContain('| web | previews-web:3 | previews-web:4 | web:v4 |');
   expect(run.summary).toContain('| web | rolled-back | previews-web:4 | previews-web:3 | previews-web:3: 2 (desired 2) |');
   expect(run.summary).toContain('#### Why the rollback failed');
-  expect(run.summary).toContain('**How to fix:** the revision you went back to does not start either: its stopped tasks and their last log lines are under “Why the rollback failed”');
+  expect(run.summary).toContain(
+    '**How to fix:** the revision you went back to does not start either: its stopped tasks and their last log lines are under “Why the rollback failed”',
+  );
   expect(run.stdout).toContain('::group::Why the rollback failed');
 });
