@@ -331,6 +331,19 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     return view;
   }
 
+  /** The container instance attributes AWS derives from a task definition (Fargate provides them all). */
+  function requiredAttributes(body: Json): { name: string }[] {
+    const containers = arr<Json>(body.containerDefinitions);
+    const names: string[] = [];
+    if (containers.some((cd) => (cd.logConfiguration as Json | undefined)?.logDriver === 'awslogs')) {
+      names.push('com.amazonaws.ecs.capability.logging-driver.awslogs', 'com.amazonaws.ecs.capability.docker-remote-api.1.19');
+      if (body.executionRoleArn) names.push('ecs.capability.execution-role-awslogs');
+    }
+    if (body.networkMode === 'awsvpc') names.push('ecs.capability.task-eni', 'com.amazonaws.ecs.capability.docker-remote-api.1.18');
+    if (containers.some((cd) => cd.healthCheck)) names.push('ecs.capability.container-health-check', 'com.amazonaws.ecs.capability.docker-remote-api.1.24');
+    return [...new Set(names)].map((name) => ({ name }));
+  }
+
   // ---- validation helpers ----
 
   function validateNetwork(input: Json, td: TaskDef): Json | undefined {
@@ -822,7 +835,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
           body.volumes = arr(input.volumes);
           body.placementConstraints = arr(input.placementConstraints);
           body.compatibilities = networkMode === 'awsvpc' && input.cpu && input.memory ? ['EC2', 'FARGATE'] : ['EC2'];
-          body.requiresAttributes = [];
+          body.requiresAttributes = requiredAttributes(body);
           if (networkMode) body.networkMode = networkMode;
           if (input.cpu !== undefined) body.cpu = String(input.cpu);
           if (input.memory !== undefined) body.memory = String(input.memory);
