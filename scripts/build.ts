@@ -5,6 +5,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { minify } from '@swc/core';
 
 type Ncc = (input: string, options: Record<string, unknown>) => Promise<{ code: string; assets: Record<string, { source: string | Buffer }> }>;
 // ncc calls fs.existsSync with a non-string on Node 24; the warning is noise in every build.
@@ -43,7 +44,9 @@ export async function build(outDir: string): Promise<void> {
       writeFileSync(join(target, 'index.js'), code);
       for (const [file, asset] of Object.entries(assets)) {
         if (file === 'package.json') continue;
-        writeFileSync(join(target, file), asset.source);
+        // ncc minifies only index.js; the chunks that dynamic imports load (@actions/cache, Octokit) too.
+        const source = file.endsWith('.js') ? (await minify(String(asset.source), { module: true, compress: true, mangle: true })).code : asset.source;
+        writeFileSync(join(target, file), source);
       }
     }
   } finally {
