@@ -66,7 +66,9 @@ async function callsSince(count: number) {
 /** Every value the step asked the runner to mask, and whether it shows up anywhere except in that request. */
 function leakedSecrets(run: BundleRun): string[] {
   const masked = [...run.stdout.matchAll(/^::add-mask::(.+)$/gm)].map((match) => match[1] ?? '');
-  const withoutMaskCommands = run.stdout.replace(/^::add-mask::.+$/gm, '');
+  // @actions/cache masks the signed URLs it gets, then prints them in ::debug:: lines, which the runner
+  // shows only in debug mode and then masked; every other line must not hold a masked value.
+  const withoutMaskCommands = run.stdout.replace(/^::(?:add-mask|debug)::.+$/gm, '');
   return masked.filter((value) => withoutMaskCommands.includes(value) || run.stderr.includes(value) || run.summary.includes(value));
 }
 
