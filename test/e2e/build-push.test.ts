@@ -247,6 +247,29 @@ suite('build-push-ecr', () => {
     expect(`${second.stdout}${second.summary}`).not.toContain('runtime-token-for-the-cache');
   }, 180_000);
 
+  test('on GitHub Enterprise Server, with only the cache service v1, the layer cache saves and restores the same way', async () => {
+    layeredContext('ghes-1');
+    /** What a GHES runner sets: ACTIONS_CACHE_URL, and no v2 variables. */
+    const ghesRunner = () => {
+      const { ACTIONS_CACHE_SERVICE_V2: _v2, ACTIONS_RESULTS_URL: _results, ...env } = freshRunner();
+      return { ...env, GITHUB_SERVER_URL: 'https://ghe.example.com', ACTIONS_CACHE_URL: `${world.emulator.endpoint}/_actions-cache/` };
+    };
+    const from = (await world.calls()).length;
+    const inputs = { repository: 'layered', context: 'layered', cache: 'true' };
+    const first = await build(inputs, { sha: '5'.repeat(40), env: ghesRunner() });
+    expect(first.exitCode).toBe(0);
+    expect(first.summary).toMatch(/Layer cache \| [^|]*; saved \|/);
+    writeFileSync(join(workspace, 'layered', 'app.txt'), 'ghes-2');
+    const second = await build(inputs, { sha: '6'.repeat(40), env: ghesRunner() });
+    expect(second.exitCode).toBe(0);
+    expect(second.summary).toMatch(/Layer cache \| partial hit, \d[^;]*; saved/);
+    expect(second.stdout).toMatch(/STEP 2\/\d+: COPY big\.bin \/big\.bin\s+--> Using cache/);
+    const operations = new Set((await world.calls()).slice(from).flatMap((call) => (call.service === 'actions-cache' ? [call.operation] : [])));
+    expect([...operations].sort()).toEqual(['CommitCache', 'GetBlob', 'GetCacheEntry', 'ReserveCache', 'UploadCacheChunk']);
+    const entries = await world.control<{ entries: { key: string }[] }>('/_emulator/actions-cache');
+    expect(entries.entries.map((entry) => entry.key)).toEqual(expect.arrayContaining([expect.stringContaining(`-${'6'.repeat(40)}-`)]));
+  }, 180_000);
+
   test('a failing cache service never fails the build: a warning, then a cold build', async () => {
     layeredContext('v3');
     // Rate limited: @actions/cache gives up at once (a 5xx it retries for half a minute).

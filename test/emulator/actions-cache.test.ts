@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, jest, test } from '@jest/globals';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 import { type CacheService, cacheServiceFromEnv, restoreDirectory, saveDirectory } from '../../src/cache/actions-cache.ts';
+import { PROXIED_DOMAIN, startForwardProxy } from '../helpers/forward-proxy.ts';
 
 let emu: RunningEmulator;
 let work: string;
@@ -41,9 +42,9 @@ const runners = {
   v1: (base: string) => ({ GITHUB_SERVER_URL: 'https://ghe.example.com', ACTIONS_CACHE_URL: base }),
 } as const;
 
-function useRunner(version: keyof typeof runners): CacheService {
+function useRunner(version: keyof typeof runners, endpoint = emu.endpoint): CacheService {
   for (const name of ['ACTIONS_CACHE_SERVICE_V2', 'ACTIONS_RESULTS_URL', 'ACTIONS_CACHE_URL', 'ACTIONS_CACHE_MODE']) delete process.env[name];
-  Object.assign(process.env, runners[version](`${emu.endpoint}/_actions-cache/`), { ACTIONS_RUNTIME_TOKEN: 'runtime-token', RUNNER_TEMP: join(work, 'temp') });
+  Object.assign(process.env, runners[version](`${endpoint}/_actions-cache/`), { ACTIONS_RUNTIME_TOKEN: 'runtime-token', RUNNER_TEMP: join(work, 'temp') });
   const service = cacheServiceFromEnv();
   if (!service) throw new Error(`no cache service for ${version}`);
   return service;
@@ -151,6 +152,24 @@ describe.each(['v2', 'v1'] as const)('cache service %s', (version) => {
       expect(tag()).toBe('deps-main-1');
     });
   });
+});
+
+test.each(['v2', 'v1'] as const)('behind a proxy (%s): HTTP_PROXY carries every cache call, blobs included', async (version) => {
+  const proxy = await startForwardProxy();
+  try {
+    // A host only the proxy resolves: a save and restore that work went through it.
+    const service = useRunner(version, `http://cache.${PROXIED_DOMAIN}:${new URL(emu.endpoint).port}`);
+    process.env.HTTP_PROXY = proxy.url;
+    fill('proxied');
+    expect(await saveDirectory(service, { directory, key: 'proxied' })).toEqual({ outcome: 'saved' });
+    rmSync(directory, { recursive: true });
+    expect(await restoreDirectory(service, { directory, key: 'proxied' })).toEqual({ outcome: 'hit', matchedKey: 'proxied' });
+    expect(readFileSync(join(directory, 'tag'), 'utf8')).toBe('proxied');
+    expect(proxy.hosts()).toEqual([`cache.${PROXIED_DOMAIN}`]);
+    expect(await operations()).toEqual(expectedOperations[version]);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 test('tar runs under the wrap prefix (buildah unshare for storage owned by mapped uids)', async () => {
