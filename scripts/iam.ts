@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { allows, type Observation } from '../emulator/iam.ts';
 import { catalogPath, readActions, renderCatalog } from './catalog.ts';
-import { documentedPolicies, formatObserved, type Observed, observedLine, observedPath, readObserved } from './iam-policy.ts';
+import { documentedPolicies, formatObserved, instantiate, type Observed, observedLine, observedPath, readObserved, WILDCARDS } from './iam-policy.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const recordDir = join(root, 'build', 'iam-record');
@@ -44,11 +44,16 @@ for (const { caller, permission } of recorded) {
   fresh[caller] = lines;
 }
 
-// Generalising must never lose a call: the policy written must allow every call it was made from.
+// Generalising must never lose a call: the policy written, as the tests instantiate it, must allow every call it
+// was made from (a call on a resource without our tags, say, would be refused under it).
 const policies = documentedPolicies(fresh);
-for (const { caller, permission } of recorded) {
+const refused = recorded.filter(({ caller, permission }) => {
   const policy = policies[caller];
-  if (!policy || !allows(policy, permission)) throw new Error(`the policy generated for ${caller} does not allow ${JSON.stringify(permission)}`);
+  return !policy || !allows(instantiate(policy, WILDCARDS), permission);
+});
+if (refused.length > 0) {
+  for (const { caller, permission } of refused) console.error(`the policy generated for ${caller} does not allow ${JSON.stringify(permission)}`);
+  process.exit(1);
 }
 
 const before = readObserved();
