@@ -696,6 +696,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
             throw invalid('Cluster name must be 1 to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.');
           }
           const tags = validateTags(input.tags);
+          createServiceLinkedRole(caller.action);
           const existing = clusters.get(name);
           if (existing && existing.status === 'ACTIVE') return { cluster: clusterView(existing, ['SETTINGS', 'TAGS']) };
           const providers = arr<string>(input.capacityProviders);
@@ -714,7 +715,6 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
           clusters.set(name, c);
           store.tags.delete(c.arn);
           if (tags.length) setTags(c.arn, tags);
-          createServiceLinkedRole(caller.action);
           return { cluster: clusterView(c, ['SETTINGS', 'TAGS']) };
         },
       },
