@@ -1,5 +1,6 @@
 // The subset of GitHub's REST API the actions use (issue comments, deployments, deployment statuses,
-// pulls), with the JSON shapes and status codes GitHub serves, mounted at /github (GITHUB_API_URL).
+// pulls) and the release workflow uses (git refs, releases), with the JSON shapes and status codes
+// GitHub serves, mounted at /github (GITHUB_API_URL).
 // Pull requests exist only when a test creates them through POST /_emulator/github/pulls.
 import { createHash } from 'node:crypto';
 import type { EmulatorContext, GithubRequest, GithubResponse } from './core/types.ts';
@@ -69,6 +70,27 @@ interface Pull {
   closed: number | null;
 }
 
+interface Ref {
+  owner: string;
+  repo: string;
+  /** Fully qualified: refs/tags/v1. */
+  ref: string;
+  sha: string;
+}
+interface Release {
+  id: number;
+  owner: string;
+  repo: string;
+  tagName: string;
+  targetCommitish: string;
+  name: string | null;
+  body: string | null;
+  draft: boolean;
+  prerelease: boolean;
+  created: number;
+  published: number | null;
+}
+
 type Handler = (req: GithubRequest, params: string[], base: string) => GithubResponse;
 interface Route {
   method: string;
@@ -93,7 +115,10 @@ export function createGithubApi(ctx: EmulatorContext) {
   let deployments = new Map<number, Deployment>();
   let statuses: DeploymentStatus[] = [];
   let pulls = new Map<string, Pull>();
+  let refs = new Map<string, Ref>();
+  let releases = new Map<number, Release>();
   let nextId = 1_000_000_001;
+  const refKey = (o: string, r: string, ref: string) => `${o}/${r}:${ref}`;
 
   const pullKey = (o: string, r: string, n: number) => `${o}/${r}#${n}`;
 
@@ -198,6 +223,82 @@ export function createGithubApi(ctx: EmulatorContext) {
       base: { label: `${p.owner}:${p.baseRef}`, ref: p.baseRef },
       comments_url: `${repoUrl}/issues/${p.number}/comments`,
     };
+  }
+
+  function refView(x: Ref, base: string) {
+    const repoUrl = `${base}/repos/${x.owner}/${x.repo}`;
+    return {
+      ref: x.ref,
+      node_id: `REF_${Buffer.from(`${x.owner}/${x.repo}:${x.ref}`).toString('base64').replace(/=+$/, '')}`,
+      url: `${repoUrl}/git/${x.ref}`,
+      object: { sha: x.sha, type: 'commit', url: `${repoUrl}/git/commits/${x.sha}` },
+    };
+  }
+
+  function releaseView(x: Release, base: string) {
+    const repoUrl = `${base}/repos/${x.owner}/${x.repo}`;
+    const tag = encodeURIComponent(x.tagName);
+    return {
+      url: `${repoUrl}/releases/${x.id}`,
+      html_url: x.draft ? `${WEB}/${x.owner}/${x.repo}/releases/tag/untagged-${x.id}` : `${WEB}/${x.owner}/${x.repo}/releases/tag/${tag}`,
+      assets_url: `${repoUrl}/releases/${x.id}/assets`,
+      upload_url: `https://uploads.github.com/repos/${x.owner}/${x.repo}/releases/${x.id}/assets{?name,label}`,
+      tarball_url: x.draft ? null : `${repoUrl}/tarball/${tag}`,
+      zipball_url: x.draft ? null : `${repoUrl}/zipball/${tag}`,
+      id: x.id,
+      node_id: nodeId('RE', x.id),
+      tag_name: x.tagName,
+      target_commitish: x.targetCommitish,
+      name: x.name,
+      body: x.body,
+      draft: x.draft,
+      prerelease: x.prerelease,
+      created_at: iso(x.created),
+      published_at: x.published === null ? null : iso(x.published),
+      author: BOT,
+      assets: [],
+    };
+  }
+
+  function findRelease(o: string, r: string, id: string): Release | undefined {
+    const x = releases.get(Number(id));
+    return x && x.owner === o && x.repo === r ? x : undefined;
+  }
+
+  /** The commit a ref or SHA names, for a release's target_commitish. */
+  function commitOf(o: string, r: string, commitish: string): string {
+    const ref = refs.get(refKey(o, r, `refs/heads/${commitish}`)) ?? refs.get(refKey(o, r, commitish));
+    return ref ? ref.sha : resolveRef(o, r, commitish);
+  }
+
+  /** Publishing a release creates its tag where it does not exist yet, at target_commitish. */
+  function tagRelease(x: Release): void {
+    const key = refKey(x.owner, x.repo, `refs/tags/${x.tagName}`);
+    if (!x.draft && !refs.has(key))
+      refs.set(key, { owner: x.owner, repo: x.repo, ref: `refs/tags/${x.tagName}`, sha: commitOf(x.owner, x.repo, x.targetCommitish) });
+  }
+
+  function releaseFields(b: Record<string, unknown>): Partial<Release> | string {
+    const fields: Partial<Release> = {};
+    for (const [key, field] of [
+      ['tag_name', 'tagName'],
+      ['target_commitish', 'targetCommitish'],
+      ['name', 'name'],
+      ['body', 'body'],
+    ] as const) {
+      if (b[key] === undefined) continue;
+      if (typeof b[key] !== 'string') return key;
+      fields[field] = b[key];
+    }
+    for (const [key, field] of [
+      ['draft', 'draft'],
+      ['prerelease', 'prerelease'],
+    ] as const) {
+      if (b[key] === undefined) continue;
+      if (typeof b[key] !== 'boolean') return key;
+      fields[field] = b[key];
+    }
+    return fields;
   }
 
   function findComment(o: string, r: string, id: string): Comment | undefined {
@@ -437,6 +538,166 @@ export function createGithubApi(ctx: EmulatorContext) {
     },
     {
       method: 'GET',
+      pattern: new RegExp(`^${R}/git/ref/(.+)$`),
+      operation: 'git/get-ref',
+      mutating: false,
+      handler(_req, [o, r, ref], base) {
+        const x = refs.get(refKey(o as string, r as string, `refs/${ref}`));
+        return x ? { status: 200, body: refView(x, base) } : notFound();
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/git/matching-refs/(.*)$`),
+      operation: 'git/list-matching-refs',
+      mutating: false,
+      handler(_req, [o, r, prefix], base) {
+        const list = [...refs.values()]
+          .filter((x) => x.owner === o && x.repo === r && x.ref.startsWith(`refs/${prefix}`))
+          .sort((a, b) => a.ref.localeCompare(b.ref));
+        return { status: 200, body: list.map((x) => refView(x, base)) };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${R}/git/refs$`),
+      operation: 'git/create-ref',
+      mutating: true,
+      handler(req, [o, r], base) {
+        const b = obj(req.body);
+        if (typeof b.ref !== 'string' || typeof b.sha !== 'string') return invalid('Reference', typeof b.ref !== 'string' ? 'ref' : 'sha', 'missing_field');
+        // GitHub: "ref must be formatted as refs/heads/<name>" and at least two slashes.
+        if (!/^refs\/[^/]+\/.+/.test(b.ref))
+          return { status: 422, body: { message: `${b.ref} is not a valid ref name.`, documentation_url: DOCS, status: '422' } };
+        if (!/^[0-9a-f]{40}$/.test(b.sha)) return { status: 422, body: { message: 'Object does not exist', documentation_url: DOCS, status: '422' } };
+        const key = refKey(o as string, r as string, b.ref);
+        if (refs.has(key)) return { status: 422, body: { message: 'Reference already exists', documentation_url: DOCS, status: '422' } };
+        const x: Ref = { owner: o as string, repo: r as string, ref: b.ref, sha: b.sha };
+        refs.set(key, x);
+        const view = refView(x, base);
+        return { status: 201, body: view, headers: { location: view.url } };
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^${R}/git/refs/(.+)$`),
+      operation: 'git/update-ref',
+      mutating: true,
+      handler(req, [o, r, ref], base) {
+        const b = obj(req.body);
+        if (typeof b.sha !== 'string') return invalid('Reference', 'sha', 'missing_field');
+        if (!/^[0-9a-f]{40}$/.test(b.sha)) return { status: 422, body: { message: 'Object does not exist', documentation_url: DOCS, status: '422' } };
+        const x = refs.get(refKey(o as string, r as string, `refs/${ref}`));
+        if (!x) return { status: 422, body: { message: 'Reference does not exist', documentation_url: DOCS, status: '422' } };
+        // The emulator has no commit graph: any move that is not forced counts as not a fast forward.
+        if (b.force !== true && b.sha !== x.sha)
+          return { status: 422, body: { message: 'Update is not a fast forward', documentation_url: DOCS, status: '422' } };
+        x.sha = b.sha;
+        return { status: 200, body: refView(x, base) };
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: new RegExp(`^${R}/git/refs/(.+)$`),
+      operation: 'git/delete-ref',
+      mutating: true,
+      handler(_req, [o, r, ref]) {
+        const key = refKey(o as string, r as string, `refs/${ref}`);
+        if (!refs.delete(key)) return { status: 422, body: { message: 'Reference does not exist', documentation_url: DOCS, status: '422' } };
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: new RegExp(`^${R}/releases$`),
+      operation: 'repos/create-release',
+      mutating: true,
+      handler(req, [o, r], base) {
+        const fields = releaseFields(obj(req.body));
+        if (typeof fields === 'string') return invalid('Release', fields, 'invalid');
+        if (!fields.tagName) return invalid('Release', 'tag_name', 'missing_field');
+        const tagName = fields.tagName;
+        if ([...releases.values()].some((x) => x.owner === o && x.repo === r && x.tagName === tagName && !x.draft))
+          return invalid('Release', 'tag_name', 'already_exists');
+        const now = ctx.clock.now();
+        const x: Release = {
+          id: nextId++,
+          owner: o as string,
+          repo: r as string,
+          tagName,
+          targetCommitish: fields.targetCommitish ?? 'main',
+          name: fields.name ?? null,
+          body: fields.body ?? null,
+          draft: fields.draft ?? false,
+          prerelease: fields.prerelease ?? false,
+          created: now,
+          published: fields.draft ? null : now,
+        };
+        releases.set(x.id, x);
+        tagRelease(x);
+        const view = releaseView(x, base);
+        return { status: 201, body: view, headers: { location: view.url } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/releases$`),
+      operation: 'repos/list-releases',
+      mutating: false,
+      handler(req, [o, r], base) {
+        const list = [...releases.values()].filter((x) => x.owner === o && x.repo === r).reverse();
+        const { page, headers } = paginate(req, base, list);
+        return { status: 200, body: page.map((x) => releaseView(x, base)), headers };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/releases/latest$`),
+      operation: 'repos/get-latest-release',
+      mutating: false,
+      handler(_req, [o, r], base) {
+        const latest = [...releases.values()].filter((x) => x.owner === o && x.repo === r && !x.draft && !x.prerelease).at(-1);
+        return latest ? { status: 200, body: releaseView(latest, base) } : notFound();
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/releases/tags/(.+)$`),
+      operation: 'repos/get-release-by-tag',
+      mutating: false,
+      handler(_req, [o, r, tag], base) {
+        const x = [...releases.values()].find((y) => y.owner === o && y.repo === r && y.tagName === tag && !y.draft);
+        return x ? { status: 200, body: releaseView(x, base) } : notFound();
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^${R}/releases/(\\d+)$`),
+      operation: 'repos/get-release',
+      mutating: false,
+      handler(_req, [o, r, id], base) {
+        const x = findRelease(o as string, r as string, id as string);
+        return x ? { status: 200, body: releaseView(x, base) } : notFound();
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: new RegExp(`^${R}/releases/(\\d+)$`),
+      operation: 'repos/update-release',
+      mutating: true,
+      handler(req, [o, r, id], base) {
+        const x = findRelease(o as string, r as string, id as string);
+        if (!x) return notFound();
+        const fields = releaseFields(obj(req.body));
+        if (typeof fields === 'string') return invalid('Release', fields, 'invalid');
+        Object.assign(x, fields);
+        if (!x.draft && x.published === null) x.published = ctx.clock.now();
+        tagRelease(x);
+        return { status: 200, body: releaseView(x, base) };
+      },
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^${R}/pulls/(\\d+)$`),
       operation: 'pulls/get',
       mutating: false,
@@ -533,6 +794,8 @@ export function createGithubApi(ctx: EmulatorContext) {
           statuses: statuses.filter((s) => s.deploymentId === d.id).map((s) => statusView(s, base)),
         })),
         pulls: [...pulls.values()].map((p) => pullView(p, base)),
+        refs: [...refs.values()].map((x) => ({ owner: x.owner, repo: x.repo, ...refView(x, base) })),
+        releases: [...releases.values()].map((x) => ({ owner: x.owner, repo: x.repo, ...releaseView(x, base) })),
       };
     },
 
@@ -541,6 +804,8 @@ export function createGithubApi(ctx: EmulatorContext) {
       deployments = new Map();
       statuses = [];
       pulls = new Map();
+      refs = new Map();
+      releases = new Map();
     },
   };
 }

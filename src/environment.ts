@@ -1,8 +1,12 @@
 // The naming contract: what an environment's resources are called and how they are marked as ours.
 import { createHash } from 'node:crypto';
+import { ActionError } from './errors.ts';
 import type { PullRequestRef } from './github.ts';
 
 export const TAG_ENVIRONMENT = 'ecs-deploy-actions:environment';
+export const TAG_CLUSTER = 'ecs-deploy-actions:cluster';
+/** The GitHub repository (owner/name) whose workflow created the environment. */
+export const TAG_REPOSITORY = 'ecs-deploy-actions:repository';
 export const TAG_MANAGED_BY = 'ecs-deploy-actions:managed-by';
 export const TAG_CREATED_BY_RUN = 'ecs-deploy-actions:created-by-run';
 export const MANAGED_BY = 'ecs-deploy-actions';
@@ -28,21 +32,79 @@ export function runUrl(env: NodeJS.ProcessEnv = process.env): string | undefined
   return `${GITHUB_SERVER_URL || 'https://github.com'}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`;
 }
 
+/**
+ * An environment is a name in a cluster, made by one repository: many repositories share an account,
+ * a cluster and a listener, and every one of them has a pr-1.
+ */
+export interface Identity {
+  repository: string;
+  cluster: string;
+  environment: string;
+}
+
+/** The repository this run acts for; an environment is never touched without knowing it. */
+export function currentRepository(env: NodeJS.ProcessEnv = process.env): string {
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository)) {
+    throw new ActionError(
+      `GITHUB_REPOSITORY is ${repository ? `"${repository}", not owner/name` : 'not set'}: an environment belongs to the repository that made it, so this step cannot tell which environments are its own.`,
+      'run the step in a GitHub Actions workflow, or set GITHUB_REPOSITORY=owner/name when running it elsewhere.',
+    );
+  }
+  return repository;
+}
+
+/** How `identity.environment` of `identity.repository`, in one place, reads in messages. */
+export function describeIdentity(identity: Identity): string {
+  return `environment ${identity.environment} of cluster ${identity.cluster} (repository ${identity.repository})`;
+}
+
 /** The tags every resource created for an environment carries. */
-export function ownershipTags(environment: string, createdByRun = runUrl()): Tags {
-  const tags: Tags = { [TAG_ENVIRONMENT]: environment, [TAG_MANAGED_BY]: MANAGED_BY };
+export function ownershipTags(identity: Identity, createdByRun = runUrl()): Tags {
+  const tags: Tags = {
+    [TAG_ENVIRONMENT]: identity.environment,
+    [TAG_CLUSTER]: identity.cluster,
+    [TAG_REPOSITORY]: identity.repository,
+    [TAG_MANAGED_BY]: MANAGED_BY,
+  };
   if (createdByRun) tags[TAG_CREATED_BY_RUN] = createdByRun;
   return tags;
 }
 
-/** True only for resources we created for exactly this environment: pr-1 never owns pr-10's. */
-export function isOwnedBy(tags: Tags, environment: string): boolean {
-  return tags[TAG_MANAGED_BY] === MANAGED_BY && tags[TAG_ENVIRONMENT] === environment;
+/** The identity our tags record on a resource; none unless all three parts are there. */
+export function identityOf(tags: Tags): Identity | undefined {
+  const { [TAG_REPOSITORY]: repository, [TAG_CLUSTER]: cluster, [TAG_ENVIRONMENT]: environment } = tags;
+  if (tags[TAG_MANAGED_BY] !== MANAGED_BY || !repository || !cluster || !environment) return undefined;
+  return { repository, cluster, environment };
 }
 
-/** The environment a resource belongs to, when we created it. */
-export function ownerOf(tags: Tags): string | undefined {
-  return tags[TAG_MANAGED_BY] === MANAGED_BY ? tags[TAG_ENVIRONMENT] : undefined;
+/**
+ * `ours`: made for exactly this environment (pr-1 never owns pr-10's, team-c's pr-2 never team-d's).
+ * `other-repository`: the same cluster and name, made by another repository: refused, never adopted.
+ */
+export type Ownership = 'ours' | 'other-repository' | 'not-ours';
+
+export function ownership(tags: Tags, identity: Identity): Ownership {
+  const owner = identityOf(tags);
+  if (!owner || owner.cluster !== identity.cluster || owner.environment !== identity.environment) return 'not-ours';
+  return owner.repository === identity.repository ? 'ours' : 'other-repository';
+}
+
+export function isOwnedBy(tags: Tags, identity: Identity): boolean {
+  return ownership(tags, identity) === 'ours';
+}
+
+/** The refusal when another repository made an environment of this cluster and name. */
+export function otherRepositoryError(identity: Identity, owner: string, what: string): ActionError {
+  return new ActionError(
+    `Environment ${identity.environment} of cluster ${identity.cluster} belongs to repository ${owner} (its ${what} is tagged ${TAG_REPOSITORY}=${owner}); this run is from ${identity.repository} and changed nothing.`,
+    `pick another environment name (for example ${identity.environment}-${identity.repository.split('/')[1] ?? 'app'}) or another cluster for ${identity.repository}'s environments.`,
+  );
+}
+
+/** Which repositories' environments a run may act on: its own unless a platform repository says `*` (or lists them). */
+export function repositoryAllowed(repository: string, allowed: readonly string[]): boolean {
+  return allowed.some((pattern) => pattern === '*' || pattern.toLowerCase() === repository.toLowerCase());
 }
 
 // Tag values may not contain "#" (AWS allows letters, digits, spaces and + - = . _ : / @), hence owner/repo/pull/N.
@@ -64,12 +126,24 @@ export function fitName(name: string, max: number): string {
   return `${head}-${hash}`;
 }
 
+/** A name unique to its parts, readable up front: `<parts joined by ->-<hash of the parts>`, at most `max` characters. */
+function uniqueName(parts: string[], max: number): string {
+  const hash = createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 6);
+  const head = parts
+    .join('-')
+    .replace(/[^A-Za-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, max - hash.length - 1)
+    .replace(/-+$/, '');
+  return `${head}-${hash}`;
+}
+
 export interface EnvironmentNames {
   /** ECS service name, unique within the cluster. */
   service: string;
-  /** Task-definition family; families are region-wide, so the cluster is part of it. */
+  /** Task-definition family; families are region-wide, so the cluster is part of it (`_` joins: environments have none). */
   family: string;
-  /** Target group names are region-wide and at most 32 characters. */
+  /** Target group names are region-wide and at most 32 characters: the hash keeps team-c/pr-2 apart from team/c-pr-2. */
   targetGroup: string;
   /** The second target group of a blue/green environment, which ECS shifts traffic to and back. */
   alternateTargetGroup: string;
@@ -79,9 +153,9 @@ export interface EnvironmentNames {
 export function environmentNames(cluster: string, environment: string): EnvironmentNames {
   return {
     service: environment,
-    family: fitName(`${cluster}-${environment}`, 255),
-    targetGroup: fitName(`${cluster}-${environment}`.replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+/, ''), 32),
-    alternateTargetGroup: fitName(`${cluster}-${environment}-alt`.replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+/, ''), 32),
+    family: fitName(`${cluster}_${environment}`, 255),
+    targetGroup: uniqueName([cluster, environment], 32),
+    alternateTargetGroup: uniqueName([cluster, environment, 'alt'], 32),
     logGroup: `/ecs/${cluster}/${environment}`,
   };
 }

@@ -350,6 +350,15 @@ export function ecsResource(what: 'cluster' | 'service'): Parser<string> {
 }
 
 /** ECR repository names, as ECR validates them (lowercase, optional namespaces). */
+/** Whose environments a platform workflow acts on: a GitHub repository (owner/name), or * for every repository. */
+export function repositorySelector(): Parser<string> {
+  return text({
+    maxLength: 140,
+    pattern: /^(?:\*|[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100})$/,
+    expected: 'GitHub repositories as owner/name, or * for the environments of every repository',
+  });
+}
+
 export function repositoryName(): Parser<string> {
   return (raw, context) => {
     if (raw.length < 2) throw inputError(context.input, `${quote(raw)} is too short.`, 'use an ECR repository name of 2 to 256 characters.');

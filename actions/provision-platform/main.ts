@@ -9,6 +9,7 @@ import { diagnosisLines, failureMessage } from '../../src/deployment-report.ts';
 import { findCluster } from '../../src/ecs/cluster.ts';
 import { isFailure } from '../../src/ecs/rollout.ts';
 import { revisionName } from '../../src/ecs/task-definition.ts';
+import { otherRepositoryError } from '../../src/environment.ts';
 import { ActionError } from '../../src/errors.ts';
 import { firstLine, GithubReport } from '../../src/github-report.ts';
 import { estimateCost, fargatePrices } from '../../src/pricing.ts';
@@ -30,9 +31,9 @@ await runAction('provision-platform', async ({ progress, summary, clock }) => {
   if (config.dryRun) {
     progress.phase(`Dry run: what ${config.environment} has now`);
     const cluster = await findCluster(ecs, config.cluster);
-    const found = cluster
-      ? await discover({ ecs, elb, logs }, { cluster: config.cluster, environment: config.environment, listenerArn: config.listenerArn })
-      : undefined;
+    const found = cluster ? await discover({ ecs, elb, logs }, { identity: spec.identity, listenerArn: config.listenerArn }) : undefined;
+    const [claimed] = found?.claimed ?? [];
+    if (claimed) throw otherRepositoryError(spec.identity, claimed.repository, `${claimed.kind} ${claimed.name}`);
     const plan: [string, string, boolean][] = [
       ['cluster', config.cluster, !!cluster],
       ['log group', spec.names.logGroup, (found?.logGroups.length ?? 0) > 0],

@@ -21,8 +21,8 @@ await runAction('rollback-to-revision', async ({ progress, summary, clock }) => 
 
   progress.phase('Finding the revision to go back to');
   const services = config.service
-    ? await requireServices(ecs, config.cluster, config.service)
-    : await environmentServices(ecs, config.cluster, config.environment ?? '');
+    ? await requireServices(ecs, config.cluster, config.service, config.repository)
+    : await environmentServices(ecs, { repository: config.repository, cluster: config.cluster, environment: config.environment ?? '' });
   const plans = await planRollback(ecs, config, services);
   for (const plan of plans) progress.line(`${plan.service.serviceName}: ${revisionName(plan.from)} → ${revisionName(plan.to)}`);
   setOutput('from', plans[0]?.from ?? '');

@@ -23,6 +23,8 @@ await runAction('scale-schedule', async ({ progress, summary, clock }) => {
   const result = await scaleEnvironments(context, {
     mode: config.mode,
     cluster: config.cluster,
+    repository: config.repository,
+    repositories: config.repositories,
     region: settings.region,
     environments: config.environments,
     exclude: config.exclude ?? [],

@@ -27,7 +27,6 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
     progress,
   };
   const options = {
-    cluster: config.cluster,
     listenerArn: config.listenerArn,
     keepLogs: config.keepLogs,
     imageRepository: config.deleteImages ? config.repository : undefined,
@@ -36,7 +35,13 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
   };
 
   if (config.mode === 'sweep') {
-    const swept = await sweepEnvironments(context, { ...options, githubToken: config.githubToken, protectedEnvironments: config.protectedEnvironments });
+    const swept = await sweepEnvironments(context, {
+      ...options,
+      cluster: config.cluster,
+      repositories: config.repositories,
+      githubToken: config.githubToken,
+      protectedEnvironments: config.protectedEnvironments,
+    });
     const done = swept.filter((environment) => environment.outcome);
     setOutput(
       'deleted',
@@ -59,7 +64,7 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
   }
 
   const environment = config.environment ?? '';
-  const outcome = await teardownEnvironment(context, { ...options, environment });
+  const outcome = await teardownEnvironment(context, { ...options, identity: { repository: config.githubRepository, cluster: config.cluster, environment } });
   if (!config.dryRun) await GithubReport.forRun(config.githubToken, environment)?.destroyed();
   setOutput('deleted', outcome.deleted.length);
   setOutput('left', outcome.foreign.length);

@@ -1,4 +1,5 @@
 // provision-platform: inputs and their validation.
+import { currentRepository } from '../environment.ts';
 import { InputError, type InputProblem } from '../errors.ts';
 import { type PullRequestRef, pullRequestOfEvent } from '../github.ts';
 import {
@@ -90,8 +91,9 @@ export const provisionPlatformInputs = {
   'host-pattern': required(
     text({
       maxLength: 253,
-      pattern: /^[a-z0-9*-]*(?:\{env\}[a-z0-9-]*)?(?:\.[a-z0-9-]+)+$/,
-      expected: 'a host name, with {env} standing for the environment, such as {env}.preview.example.com',
+      // Every environment needs a host of its own: a pattern without {env} would give them all one.
+      pattern: /^[a-z0-9-]*\{env\}[a-z0-9-]*(?:\.[a-z0-9-]+)+$/,
+      expected: 'a host name containing {env}, which stands for the environment, such as {env}.preview.example.com',
     }),
   ),
   'path-pattern': optional(text({ maxLength: 128, pattern: /^\/[A-Za-z0-9_\-.$/~"'@:+*?&]*$/, expected: 'a path pattern starting with /, such as /api/*' })),
@@ -253,7 +255,7 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
     }
   }
   if (problems.length > 0) throw new InputError(problems);
-  return { ...config, pullRequest, hostedZoneId: config.hostedZoneId?.replace('/hostedzone/', '') };
+  return { ...config, repository: currentRepository(env), pullRequest, hostedZoneId: config.hostedZoneId?.replace('/hostedzone/', '') };
 }
 
 export type ProvisionPlatformConfig = ReturnType<typeof readProvisionPlatformConfig>;

@@ -3,6 +3,7 @@ import { type ContainerDefinition, DescribeTaskDefinitionCommand, type ECSClient
 import { sdkErrorName, wrapAwsError } from '../aws.ts';
 import { familyRevisions, previousIn, successfulRevisions } from '../ecs/history.ts';
 import { familyOf, revisionName } from '../ecs/task-definition.ts';
+import { currentRepository } from '../environment.ts';
 import { ActionError, InputError, inputError } from '../errors.ts';
 import { arn, boolean, duration, ecsResource, environmentName, list, optional, type Parser, quote, readInputs, required, withDefault } from '../inputs.ts';
 
@@ -52,7 +53,7 @@ export function readRollbackConfig() {
       },
     ]);
   }
-  return config;
+  return { ...config, repository: currentRepository() };
 }
 
 export type RollbackConfig = ReturnType<typeof readRollbackConfig>;

@@ -11,6 +11,7 @@ import { environmentServices, requireServices } from '../ecs/services.ts';
 import { deploymentConfiguration, describeStrategy, type StrategyRequest, strategies, strategyProblems } from '../ecs/strategy.ts';
 import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
+import { currentRepository } from '../environment.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
 import {
   arn,
@@ -154,7 +155,7 @@ export function readRolloutConfig() {
     problems.push({ input: 'alarms', problem: 'needs wait: true to report an alarm that fails the deployment.', fix: 'set wait: true, or remove alarms.' });
   }
   if (problems.length > 0) throw new InputError(problems);
-  return config;
+  return { ...config, repository: currentRepository() };
 }
 
 /** The deployment settings the step asks for; each left out keeps the service's. */
@@ -194,8 +195,8 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
   const { ecs, progress } = context;
   progress.phase('Finding the services');
   const services = config.service
-    ? await requireServices(ecs, config.cluster, config.service)
-    : await environmentServices(ecs, config.cluster, config.environment ?? '');
+    ? await requireServices(ecs, config.cluster, config.service, config.repository)
+    : await environmentServices(ecs, { repository: config.repository, cluster: config.cluster, environment: config.environment ?? '' });
   for (const service of services) progress.line(`${service.serviceName}: runs ${revisionName(service.taskDefinition)}, desired ${service.desiredCount}`);
   const strategy = strategyRequest(config);
   const unfit = services.flatMap((service) => strategyProblems(service, strategy, config.wait ? config.timeout : undefined));

@@ -1,5 +1,19 @@
 // scale-schedule: inputs and their validation.
-import { boolean, choice, duration, ecsResource, environmentPattern, integer, list, optional, readInputs, required, withDefault } from '../inputs.ts';
+import { currentRepository } from '../environment.ts';
+import {
+  boolean,
+  choice,
+  duration,
+  ecsResource,
+  environmentPattern,
+  integer,
+  list,
+  optional,
+  readInputs,
+  repositorySelector,
+  required,
+  withDefault,
+} from '../inputs.ts';
 
 export const scaleScheduleInputs = {
   mode: required(choice(['sleep', 'wake'] as const)),
@@ -11,8 +25,12 @@ export const scaleScheduleInputs = {
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
   concurrency: withDefault('5', integer({ min: 1, max: 50 })),
+  repositories: optional(list(repositorySelector())),
 };
 
 export function readScaleScheduleConfig() {
-  return readInputs(scaleScheduleInputs);
+  const config = readInputs(scaleScheduleInputs);
+  const repository = currentRepository();
+  // A platform repository's nightly sleep names the repositories it acts for (or *); by default, its own.
+  return { ...config, repository, repositories: config.repositories ?? [repository] };
 }

@@ -1,6 +1,6 @@
 // teardown-env: inputs and their validation.
 
-import { isProtected } from '../environment.ts';
+import { currentRepository, isProtected } from '../environment.ts';
 import { InputError, type InputProblem } from '../errors.ts';
 import {
   arn,
@@ -14,6 +14,7 @@ import {
   optional,
   readInputs,
   repositoryName,
+  repositorySelector,
   required,
   secret,
   withDefault,
@@ -32,6 +33,7 @@ export const teardownEnvInputs = {
   'allow-protected': withDefault('false', boolean()),
   'github-token': optional(secret()),
   timeout: withDefault('10m', duration({ min: 30, max: 3 * 3600 })),
+  repositories: optional(list(repositorySelector())),
 };
 
 export function readTeardownEnvConfig() {
@@ -61,6 +63,15 @@ export function readTeardownEnvConfig() {
   if (config.deleteImages && !config.repository) {
     problems.push({ input: 'repository', problem: 'is required with delete-images: true.', fix: 'name the ECR repository whose environment tags to delete.' });
   }
+  if (config.repositories && config.mode !== 'sweep') {
+    problems.push({
+      input: 'repositories',
+      problem: "is used only in sweep mode: one environment is always the running repository's own.",
+      fix: 'remove repositories, or set mode: sweep.',
+    });
+  }
   if (problems.length > 0) throw new InputError(problems);
-  return config;
+  // The GitHub repository, not the ECR one `repository` names.
+  const githubRepository = currentRepository();
+  return { ...config, githubRepository, repositories: config.repositories ?? [githubRepository] };
 }

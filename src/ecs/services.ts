@@ -1,7 +1,7 @@
 // Reading services: by name (10 per DescribeServices, as ECS allows) or by our environment tags.
 import { DescribeServicesCommand, type ECSClient, ListServicesCommand, type Service, type Tag } from '@aws-sdk/client-ecs';
 import { awsCall } from '../aws.ts';
-import { isOwnedBy, type Tags } from '../environment.ts';
+import { type Identity, identityOf, isOwnedBy, otherRepositoryError, ownership, TAG_REPOSITORY, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { chunk } from '../list.ts';
 
@@ -35,8 +35,16 @@ export async function describeServices(
   return { found, missing: names.filter((name) => !known.has(name)) };
 }
 
-export async function requireServices(ecs: ECSClient, cluster: string, names: string[]): Promise<Service[]> {
+/**
+ * Services named outright (made by IaC, the official actions or us). One our tags give to another
+ * repository's environment is refused: naming a service does not make another team's preview ours.
+ */
+export async function requireServices(ecs: ECSClient, cluster: string, names: string[], repository: string): Promise<Service[]> {
   const { found, missing } = await describeServices(ecs, cluster, names);
+  for (const service of found) {
+    const owner = identityOf(tagsOf(service));
+    if (owner && owner.repository !== repository) throw otherRepositoryError({ ...owner, repository }, owner.repository, `service ${service.serviceName}`);
+  }
   if (missing.length > 0) {
     throw new ActionError(
       `No ACTIVE service ${missing.map((name) => `"${name}"`).join(', ')} in cluster ${cluster}.`,
@@ -58,9 +66,13 @@ export async function listClusterServices(ecs: ECSClient, cluster: string, statu
   return (await describeServices(ecs, cluster, arns, statuses)).found;
 }
 
-/** The services our tags mark as owned by this environment. */
-export async function environmentServices(ecs: ECSClient, cluster: string, environment: string): Promise<Service[]> {
-  const services = (await listClusterServices(ecs, cluster)).filter((service) => isOwnedBy(tagsOf(service), environment));
+/** The services our tags mark as owned by this environment; another repository's of the same name are refused. */
+export async function environmentServices(ecs: ECSClient, identity: Identity): Promise<Service[]> {
+  const { cluster, environment } = identity;
+  const all = await listClusterServices(ecs, cluster);
+  const claimed = all.find((service) => ownership(tagsOf(service), identity) === 'other-repository');
+  if (claimed) throw otherRepositoryError(identity, tagsOf(claimed)[TAG_REPOSITORY] ?? '', `service ${claimed.serviceName}`);
+  const services = all.filter((service) => isOwnedBy(tagsOf(service), identity));
   if (services.length === 0) {
     throw new ActionError(
       `No service in cluster ${cluster} is tagged as environment ${environment}.`,

@@ -15,6 +15,7 @@ import {
   DescribeTaskDefinitionCommand,
   type ECSClient,
   type Service,
+  TagResourceCommand,
   UntagResourceCommand,
 } from '@aws-sdk/client-ecs';
 import {
@@ -42,11 +43,25 @@ import { findServiceDeployment, type StartedDeployment, startDeployment } from '
 import { registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollout.ts';
 import { describeServices, tagsOf, toEcsTags } from '../ecs/services.ts';
-import { listenerRules } from '../elb/describe.ts';
+import { forwardedTargetGroups, hostConditionMatches, hostValues, isEnvironmentRule, type RuleOnListener, rulesOf } from '../elb/rules.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
-import { isOwnedBy, MANAGED_BY, SLEEP_TAGS, TAG_ASLEEP_MAX_CAPACITY, TAG_MANAGED_BY, TAG_SPEC, type Tags } from '../environment.ts';
+import {
+  describeIdentity,
+  type Identity,
+  isOwnedBy,
+  MANAGED_BY,
+  otherRepositoryError,
+  ownership,
+  SLEEP_TAGS,
+  TAG_ASLEEP_MAX_CAPACITY,
+  TAG_EXPIRES_AT,
+  TAG_MANAGED_BY,
+  TAG_REPOSITORY,
+  TAG_SPEC,
+  type Tags,
+} from '../environment.ts';
 import { ActionError } from '../errors.ts';
-import { dnsRecordTag, ensureAliasRecord, TAG_DNS_RECORD } from './dns.ts';
+import { checkRecordFree, dnsRecordTag, ensureAliasRecord, TAG_DNS_RECORD } from './dns.ts';
 import { choose, fullPoolError, growPool, type Pool, type PoolMember, readPool } from './pool.ts';
 import { ensureSharedListener } from './shared-alb.ts';
 import type { EnvironmentSpec } from './spec.ts';
@@ -89,11 +104,46 @@ export interface ProvisionContext extends EngineContext {
   route53?: Route53Client | undefined;
 }
 
-function notOurs(kind: string, name: string, environment: string): ActionError {
-  return new ActionError(
-    `A ${kind} named ${name} exists but is not tagged as owned by environment ${environment}; it was left untouched.`,
+/** Refuses a resource of the environment's name that it does not own; another repository's is named as such. */
+function claim(kind: string, name: string, tags: Tags, identity: Identity): void {
+  const owner = ownership(tags, identity);
+  if (owner === 'ours') return;
+  if (owner === 'other-repository') throw otherRepositoryError(identity, tags[TAG_REPOSITORY] ?? '', `${kind} ${name}`);
+  throw new ActionError(
+    `A ${kind} named ${name} exists but is not tagged as owned by ${describeIdentity(identity)}; it was left untouched.`,
     `delete or rename that ${kind}, or pick another environment or cluster name.`,
   );
+}
+
+/**
+ * Rules of these listeners that another environment (or anyone else) owns and that answer the environment's
+ * host: ours would take its traffic. Refused before anything is changed; a wildcard rule ours would only carve
+ * one host out of is reported, not refused (a preview catch-all is a normal neighbour).
+ */
+async function checkHostFree(
+  elb: ElasticLoadBalancingV2Client,
+  listenerArns: string[],
+  spec: EnvironmentSpec,
+  progress: EngineContext['progress'],
+  isOurs: (found: RuleOnListener) => boolean = (found) => isOwnedBy(found.tags, spec.identity),
+): Promise<RuleOnListener[]> {
+  const rules = await rulesOf(elb, listenerArns);
+  const host = spec.host.toLowerCase();
+  for (const found of rules.filter((candidate) => !isOurs(candidate))) {
+    const values = hostValues(found.rule);
+    if (values.some((value) => value.toLowerCase() === host)) {
+      throw new ActionError(
+        `Listener rule ${found.rule.RuleArn} (priority ${found.rule.Priority}) already answers host ${spec.host}, and ${describeIdentity(spec.identity)} does not own it; nothing was changed.`,
+        'pick a host-pattern that gives this environment a host of its own, or remove that rule if it is stale.',
+      );
+    }
+    const wildcard = values.find((value) => /[*?]/.test(value) && hostConditionMatches(value, host));
+    if (wildcard)
+      progress.line(
+        `note: listener rule priority ${found.rule.Priority} (${wildcard}) also answers ${spec.host}; the rule with the lower priority number wins`,
+      );
+  }
+  return rules;
 }
 
 /** The listener and the load balancer it belongs to; a missing listener is named as the input to fix. */
@@ -110,9 +160,10 @@ async function listenerOf(elb: ElasticLoadBalancingV2Client, listenerArn: string
   return { listenerArn, loadBalancer: balancers.LoadBalancers?.[0] ?? {} };
 }
 
-/** A listener-rule priority derived from the name, so concurrent environments rarely collide. */
-export function preferredPriority(environment: string): number {
-  return 1 + (createHash('sha256').update(environment).digest().readUInt32BE(0) % 49_000);
+/** A listener-rule priority derived from the identity, so concurrent environments (every repository's pr-1) rarely collide. */
+export function preferredPriority(identity: Identity): number {
+  const key = `${identity.repository}\n${identity.cluster}\n${identity.environment}`;
+  return 1 + (createHash('sha256').update(key).digest().readUInt32BE(0) % 49_000);
 }
 
 export async function applySpec(context: ProvisionContext, config: ProvisionPlatformConfig, spec: EnvironmentSpec): Promise<ProvisionResult> {
@@ -139,8 +190,12 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   const clusterFound = await findCluster(ecs, config.cluster);
   // The service is judged before anything is created: one not ours, or of the other kind of strategy, is refused.
   const [existing] = clusterFound ? (await describeServices(ecs, config.cluster, [spec.names.service])).found : [];
-  if (existing && !isOwnedBy(tagsOf(existing), environment)) throw notOurs('service', spec.names.service, environment);
+  if (existing) claim('service', spec.names.service, tagsOf(existing), spec.identity);
   if (existing) checkStrategy(existing, config);
+  // So are another's rule answering this host and another's DNS record of this name.
+  const knownListeners = given ? [given.listenerArn] : (pool?.members.flatMap((member) => (member.listenerArn ? [member.listenerArn] : [])) ?? []);
+  await checkHostFree(elb, knownListeners, spec, progress);
+  if (config.hostedZoneId && context.route53) await checkRecordFree(context.route53, config.hostedZoneId, spec.host, spec.identity);
   if (clusterFound) record('cluster', config.cluster, 'unchanged');
   else {
     await awsCall('CreateCluster', config.cluster, () =>
@@ -157,12 +212,12 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   }
   let routed: Routed;
   if (pool && config.loadBalancerPool)
-    routed = await placeInPool(elb, { ...config, loadBalancerPool: config.loadBalancerPool }, spec, pool, placed, dnsTag, record);
+    routed = await placeInPool(context, { ...config, loadBalancerPool: config.loadBalancerPool }, spec, pool, placed, dnsTag, record);
   else {
     const { listenerArn, loadBalancer } = given ?? (await listenerOf(elb, await ensureSharedListener(elb, config, record)));
     progress.phase(`Environment ${environment}: routing, logs, revision, service`);
     const { targets } = await ensureTargetGroups(elb, spec, config, loadBalancer.VpcId ?? '', dnsTag, record);
-    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, targets, record);
+    const listenerRuleArn = await ensureRule(context, spec, config, { listenerArn, hostListeners: [listenerArn] }, targets, record);
     if (!listenerRuleArn) {
       const limits = (await readPool(elb, [listenerArn])).quotas;
       throw new ActionError(
@@ -175,7 +230,7 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
   const { targets, listenerRuleArn } = routed;
   const targetGroupArn = targets.primary;
   if (config.hostedZoneId && context.route53) {
-    const change = await ensureAliasRecord(context.route53, config.hostedZoneId, spec.host, {
+    const change = await ensureAliasRecord(context.route53, config.hostedZoneId, spec.host, spec.identity, {
       dnsName: routed.loadBalancer.DNSName ?? '',
       canonicalHostedZoneId: routed.loadBalancer.CanonicalHostedZoneId ?? '',
     });
@@ -196,6 +251,14 @@ export async function applySpec(context: ProvisionContext, config: ProvisionPlat
       ecs.send(new UntagResourceCommand({ resourceArn: existing.serviceArn, tagKeys: recorded })),
     );
     progress.line(`service ${spec.names.service}: was asleep; the desired count it recorded is forgotten (desired count now ${config.desiredCount})`);
+  }
+  // A preview in use stays: every provision moves its ttl on (the sweep reads it from the service first).
+  const expiresAt = spec.tags[TAG_EXPIRES_AT];
+  if (existing && expiresAt && tagsOf(existing)[TAG_EXPIRES_AT] !== expiresAt) {
+    await awsCall('TagResource', `service ${spec.names.service}`, () =>
+      ecs.send(new TagResourceCommand({ resourceArn: existing.serviceArn, tags: [{ key: TAG_EXPIRES_AT, value: expiresAt }] })),
+    );
+    progress.line(`service ${spec.names.service}: ttl moved on to ${expiresAt}`);
   }
   if (!existing) {
     ({ started, service } = await createService(ecs, config, spec, taskDefinitionArn, targets, listenerRuleArn));
@@ -279,7 +342,7 @@ async function placement(elb: ElasticLoadBalancingV2Client, spec: EnvironmentSpe
  * refused in the end deletes the target group it created, leaving nothing half-made.
  */
 async function placeInPool(
-  elb: ElasticLoadBalancingV2Client,
+  context: ProvisionContext,
   config: ProvisionPlatformConfig & { loadBalancerPool: string | string[] },
   spec: EnvironmentSpec,
   first: Pool,
@@ -287,6 +350,7 @@ async function placeInPool(
   dnsTag: Tags,
   record: (r: string, n: string, c: Change) => void,
 ): Promise<Routed> {
+  const { elb } = context;
   let pool = first;
   let member = placed;
   const created = new Map<string, string>();
@@ -296,7 +360,8 @@ async function placeInPool(
     const ensured = await ensureTargetGroups(elb, spec, config, member.loadBalancer.VpcId ?? '', dnsTag, record);
     for (const [arn, name] of ensured.created) created.set(arn, name);
     const listenerArn = member.listenerArn ?? '';
-    const listenerRuleArn = await ensureRule(elb, spec, config, listenerArn, ensured.targets, record);
+    const hostListeners = pool.members.flatMap((other) => (other.listenerArn ? [other.listenerArn] : []));
+    const listenerRuleArn = await ensureRule(context, spec, config, { listenerArn, hostListeners }, ensured.targets, record);
     if (listenerRuleArn) {
       return { loadBalancer: member.loadBalancer, listenerArn, targets: ensured.targets, listenerRuleArn, pool: await readPool(elb, config.loadBalancerPool) };
     }
@@ -326,7 +391,7 @@ async function ensureLogGroup(
   const tags =
     (await awsCall('ListTagsForResource', name, () => logs.send(new ListTagsForResourceCommand({ resourceArn: (found.arn ?? '').replace(/:\*$/, '') }))))
       .tags ?? {};
-  if (!isOwnedBy(tags, spec.environment)) throw notOurs('log group', name, spec.environment);
+  claim('log group', name, tags, spec.identity);
   if (found.retentionInDays !== Number(retentionDays)) {
     await awsCall('PutRetentionPolicy', name, () => logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: Number(retentionDays) })));
     record('log group', name, 'updated');
@@ -410,7 +475,7 @@ async function ensureTargetGroup(
   }
   const arn = found.TargetGroupArn ?? '';
   const tags = (await describeElbTags(elb, [arn])).get(arn) ?? {};
-  if (!isOwnedBy(tags, spec.environment)) throw notOurs('target group', name, spec.environment);
+  claim('target group', name, tags, spec.identity);
   let change: Change = 'unchanged';
   const missing = Object.entries(extraTags).filter(([key, value]) => tags[key] !== value);
   if (missing.length > 0) {
@@ -444,13 +509,6 @@ function ruleConditions(spec: EnvironmentSpec, config: ProvisionPlatformConfig) 
   ];
 }
 
-/** The target groups a rule forwards to, whatever their weights (ECS moves the weights of a blue/green rule). */
-function forwardedGroups(rule: Rule): string[] {
-  const forward = rule.Actions?.find((a) => a.Type === 'forward');
-  const groups = forward?.ForwardConfig?.TargetGroups?.map((group) => group.TargetGroupArn ?? '') ?? [];
-  return [...new Set(forward?.TargetGroupArn ? [forward.TargetGroupArn, ...groups] : groups)].sort();
-}
-
 function sameConditions(rule: Rule, conditions: ReturnType<typeof ruleConditions>): boolean {
   const hosts = rule.Conditions?.find((c) => c.Field === 'host-header')?.HostHeaderConfig?.Values ?? [];
   const paths = rule.Conditions?.find((c) => c.Field === 'path-pattern')?.PathPatternConfig?.Values ?? [];
@@ -469,26 +527,34 @@ function forwardActions(targets: Targets) {
 }
 
 async function ensureRule(
-  elb: ElasticLoadBalancingV2Client,
+  context: ProvisionContext,
   spec: EnvironmentSpec,
   config: ProvisionPlatformConfig,
-  listenerArn: string,
+  where: { listenerArn: string; hostListeners: string[] },
   targets: Targets,
   record: (r: string, n: string, c: Change) => void,
 ): Promise<string | undefined> {
+  const { elb, progress } = context;
+  const { listenerArn } = where;
   const conditions = ruleConditions(spec, config);
   const actions = forwardActions(targets);
   const wanted = [targets.primary, ...(targets.alternate ? [targets.alternate] : [])].sort();
+  const owned = new Set(wanted);
+  const isOurs = (found: RuleOnListener) => isEnvironmentRule(found, spec.identity, owned);
   for (let attempt = 0; attempt < 20; attempt++) {
-    const rules = await listenerRules(elb, listenerArn);
-    const candidates = rules.filter((rule) => !rule.IsDefault);
-    const tags = await describeElbTags(
-      elb,
-      candidates.map((rule) => rule.RuleArn ?? ''),
-    );
-    const ours = candidates.find((rule) => isOwnedBy(tags.get(rule.RuleArn ?? '') ?? {}, spec.environment));
+    // Read again every attempt: a concurrent environment may have taken a priority or this host meanwhile.
+    const rules = await checkHostFree(elb, [...new Set([listenerArn, ...where.hostListeners])], spec, progress, isOurs);
+    const onListener = rules.filter((found) => found.listenerArn === listenerArn);
+    const tagged = onListener.find((found) => isOwnedBy(found.tags, spec.identity) && !isOurs(found));
+    if (tagged) {
+      throw new ActionError(
+        `Listener rule ${tagged.rule.RuleArn} is tagged as ${describeIdentity(spec.identity)} but forwards to target groups it does not own (${forwardedTargetGroups(tagged.rule.Actions).join(', ')}); it was left unchanged.`,
+        "remove that rule's ecs-deploy-actions tags or the rule itself, then run the step again.",
+      );
+    }
+    const ours = onListener.find(isOurs)?.rule;
     if (ours?.RuleArn) {
-      const sameTargets = JSON.stringify(forwardedGroups(ours)) === JSON.stringify(wanted);
+      const sameTargets = JSON.stringify(forwardedTargetGroups(ours.Actions)) === JSON.stringify(wanted);
       if (sameTargets && sameConditions(ours, conditions)) record('listener rule', `priority ${ours.Priority}`, 'unchanged');
       else {
         // Only the conditions when the targets are right: the weights stay where ECS put them.
@@ -499,8 +565,8 @@ async function ensureRule(
       return ours.RuleArn;
     }
     // Probe from the name's preferred slot to the first free one; never take a priority in use.
-    const used = new Set(candidates.map((rule) => Number(rule.Priority)));
-    let priority = preferredPriority(spec.environment) + attempt;
+    const used = new Set(onListener.map((found) => Number(found.rule.Priority)));
+    let priority = preferredPriority(spec.identity) + attempt;
     while (used.has(priority)) priority = (priority % 50_000) + 1;
     try {
       const created = await elb.send(

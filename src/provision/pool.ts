@@ -2,7 +2,6 @@
 // so many environments need several. Placement reads every ALB's load (describe calls only) and picks
 // the one with the most free slots; a full pool fails before anything is created, or grows by one ALB.
 import {
-  type Action,
   CreateLoadBalancerCommand,
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
@@ -13,6 +12,7 @@ import {
 import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall } from '../aws.ts';
 import { accountLimits, allLoadBalancers, listenerRules } from '../elb/describe.ts';
+import { forwardedTargetGroups } from '../elb/rules.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
@@ -45,13 +45,6 @@ export function freeSlots(member: PoolMember, quotas: Quotas): number {
   return Math.max(0, Math.min(quotas.targetGroups - member.targetGroups, quotas.rules - member.rules));
 }
 
-function targetGroupsOf(actions: Action[] | undefined): string[] {
-  return (actions ?? []).flatMap((action) => [
-    ...(action.TargetGroupArn ? [action.TargetGroupArn] : []),
-    ...(action.ForwardConfig?.TargetGroups ?? []).map((group) => group.TargetGroupArn ?? ''),
-  ]);
-}
-
 async function quotas(elb: ElasticLoadBalancingV2Client): Promise<Quotas> {
   const limits = new Map((await accountLimits(elb)).map((limit) => [limit.Name ?? '', Number(limit.Max)]));
   return {
@@ -69,11 +62,11 @@ async function measure(elb: ElasticLoadBalancingV2Client, loadBalancer: LoadBala
   const groups = new Set<string>();
   let rules = 0;
   for (const listener of listeners) {
-    for (const group of targetGroupsOf(listener.DefaultActions)) groups.add(group);
+    for (const group of forwardedTargetGroups(listener.DefaultActions)) groups.add(group);
     for (const rule of await listenerRules(elb, listener.ListenerArn ?? '')) {
       if (rule.IsDefault) continue;
       rules++;
-      for (const group of targetGroupsOf(rule.Actions)) groups.add(group);
+      for (const group of forwardedTargetGroups(rule.Actions)) groups.add(group);
     }
   }
   const https = listeners.find((listener) => listener.Protocol === 'HTTPS');

@@ -6,6 +6,7 @@ import { type Registration, readTaskDefinitionFile, toRegistration } from '../ec
 import {
   type EnvironmentNames,
   environmentNames,
+  type Identity,
   ownershipTags,
   pullRequestTag,
   TAG_EXPIRES_AT,
@@ -15,6 +16,7 @@ import {
 } from '../environment.ts';
 
 export interface EnvironmentSpec {
+  identity: Identity;
   environment: string;
   names: EnvironmentNames;
   host: string;
@@ -41,10 +43,11 @@ function canonical(value: unknown): unknown {
 
 export function environmentSpec(config: ProvisionPlatformConfig, region: string, now = new Date()): EnvironmentSpec {
   const environment = config.environment;
+  const identity: Identity = { repository: config.repository, cluster: config.cluster, environment };
   const names = environmentNames(config.cluster, environment);
   const host = config.hostPattern.replace('{env}', environment);
   const path = config.pathPattern ? config.pathPattern.replace(/\*.*$/, '') : '/';
-  const tags: Tags = ownershipTags(environment);
+  const tags: Tags = ownershipTags(identity);
   if (config.ttl !== undefined) tags[TAG_EXPIRES_AT] = new Date(now.getTime() + config.ttl * 1000).toISOString();
   if (config.pullRequest) tags[TAG_PULL_REQUEST] = pullRequestTag(config.pullRequest);
 
@@ -87,5 +90,5 @@ export function environmentSpec(config: ProvisionPlatformConfig, region: string,
     ...registration,
     tags: toEcsTags({ ...Object.fromEntries((registration.tags ?? []).map((t) => [t.key ?? '', t.value ?? ''])), ...tags, [TAG_SPEC]: specHash }),
   };
-  return { environment, names, host, url: `https://${host}${path === '/' ? '' : path.replace(/\/$/, '')}`, tags, registration, specHash };
+  return { identity, environment, names, host, url: `https://${host}${path === '/' ? '' : path.replace(/\/$/, '')}`, tags, registration, specHash };
 }

@@ -5,9 +5,11 @@ import type { Service } from '@aws-sdk/client-ecs';
 import type { ScalableLimits } from '../autoscaling/targets.ts';
 import { tagsOf } from '../ecs/services.ts';
 import {
+  identityOf,
   isProtected,
   matchesPattern,
-  ownerOf,
+  otherRepositoryError,
+  repositoryAllowed,
   SLEEP_TAGS,
   TAG_ASLEEP_DESIRED_COUNT,
   TAG_ASLEEP_MAX_CAPACITY,
@@ -34,29 +36,44 @@ export interface Selection {
   protectedSkipped: string[];
   /** Names written without a glob that no service is tagged with. */
   notFound: string[];
+  /** Matched by a glob, but another repository's environments: left alone. */
+  otherRepositories: string[];
 }
 
 const isGlob = (pattern: string) => /[*?]/.test(pattern);
 
 /**
- * Environments are found through our ownership tags only. A protected environment is taken only
- * when `environments` names it exactly: a glob such as * never reaches prod by accident.
+ * Environments are found through our ownership tags only: this cluster's, of the repositories the run
+ * acts for (its own unless `repositories` says more). Another repository's environment named exactly is
+ * refused; one a glob reaches is left alone. A protected environment is taken only when `environments`
+ * names it exactly: a glob such as * never reaches prod by accident.
  */
-export function selectEnvironments(services: Service[], options: { patterns: string[]; exclude: string[]; protectedPatterns: string[] }): Selection {
+export function selectEnvironments(
+  services: Service[],
+  options: { cluster: string; repository: string; repositories: readonly string[]; patterns: string[]; exclude: string[]; protectedPatterns: string[] },
+): Selection {
   const byEnvironment = new Map<string, Service[]>();
+  const others = new Map<string, string>();
   for (const service of services) {
-    const environment = ownerOf(tagsOf(service));
-    if (environment === undefined) continue;
-    byEnvironment.set(environment, [...(byEnvironment.get(environment) ?? []), service]);
+    const identity = identityOf(tagsOf(service));
+    if (!identity || identity.cluster !== options.cluster) continue;
+    if (!repositoryAllowed(identity.repository, options.repositories)) others.set(identity.environment, identity.repository);
+    else byEnvironment.set(identity.environment, [...(byEnvironment.get(identity.environment) ?? []), service]);
   }
-  const selection: Selection = { environments: new Map(), excluded: [], protectedSkipped: [], notFound: [] };
+  const selection: Selection = { environments: new Map(), excluded: [], protectedSkipped: [], notFound: [], otherRepositories: [] };
+  for (const [environment, owner] of [...others].sort()) {
+    if (options.patterns.includes(environment)) {
+      throw otherRepositoryError({ repository: options.repository, cluster: options.cluster, environment }, owner, 'service');
+    }
+    if (options.patterns.some((pattern) => matchesPattern(environment, pattern))) selection.otherRepositories.push(`${environment} (${owner})`);
+  }
   for (const environment of [...byEnvironment.keys()].sort()) {
     if (!options.patterns.some((pattern) => matchesPattern(environment, pattern))) continue;
     if (options.exclude.some((pattern) => matchesPattern(environment, pattern))) selection.excluded.push(environment);
     else if (isProtected(environment, options.protectedPatterns) && !options.patterns.includes(environment)) selection.protectedSkipped.push(environment);
     else selection.environments.set(environment, byEnvironment.get(environment) ?? []);
   }
-  selection.notFound = options.patterns.filter((pattern) => !isGlob(pattern) && !byEnvironment.has(pattern));
+  selection.notFound = options.patterns.filter((pattern) => !isGlob(pattern) && !byEnvironment.has(pattern) && !others.has(pattern));
   return selection;
 }
 

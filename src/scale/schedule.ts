@@ -22,6 +22,9 @@ import { dailyCostPerTask, type TaskCost } from './saving.ts';
 export interface ScaleOptions {
   mode: Mode;
   cluster: string;
+  /** The running repository, and whose environments it may scale (itself unless told; `*` for all). */
+  repository: string;
+  repositories: string[];
   region: string;
   environments: string[];
   exclude: string[];
@@ -116,6 +119,9 @@ export async function scaleEnvironments(context: ScaleContext, options: ScaleOpt
   progress.phase(`Finding environments matching ${options.environments.join(', ')} in cluster ${cluster}`);
   await requireCluster(context.ecs, cluster, options.region);
   const selection = selectEnvironments(await listClusterServices(context.ecs, cluster), {
+    cluster,
+    repository: options.repository,
+    repositories: options.repositories,
     patterns: options.environments,
     exclude: options.exclude,
     protectedPatterns: options.protectedEnvironments,
@@ -125,6 +131,9 @@ export async function scaleEnvironments(context: ScaleContext, options: ScaleOpt
   if (selection.excluded.length > 0) progress.line(`excluded: ${selection.excluded.join(', ')}`);
   if (selection.protectedSkipped.length > 0) {
     progress.line(`protected, skipped (name them exactly in environments to include them): ${selection.protectedSkipped.join(', ')}`);
+  }
+  if (selection.otherRepositories.length > 0) {
+    progress.line(`other repositories' environments, left alone (see the repositories input): ${selection.otherRepositories.join(', ')}`);
   }
   for (const name of selection.notFound) progress.line(`no service in ${cluster} is tagged as environment ${name}`);
   if (selected.length === 0) return { selection, services: [] };

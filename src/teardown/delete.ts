@@ -12,6 +12,7 @@ import {
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { deleteRevisions } from '../ecs/prune.ts';
+import type { Identity } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { deleteAliasRecord, parseDnsRecordTag } from '../provision/dns.ts';
 import type { Progress } from '../report.ts';
@@ -29,7 +30,7 @@ export interface TeardownContext {
 }
 
 export interface TeardownOptions {
-  cluster: string;
+  identity: Identity;
   timeoutSeconds: number;
   keepLogs: boolean;
   /** The repository the inventory's image tags are in. */
@@ -56,7 +57,8 @@ export async function deleteInventory(context: TeardownContext, inventory: Inven
     progress.phase('Deleting DNS records');
     for (const found of inventory.records) {
       const parsed = parseDnsRecordTag(found.id);
-      if (parsed && (await deleteAliasRecord(context.route53, parsed.hostedZoneId, parsed.host))) progress.line(`deleted alias record ${parsed.host}`);
+      if (parsed && (await deleteAliasRecord(context.route53, parsed.hostedZoneId, parsed.host, options.identity, found.aliasTarget)))
+        progress.line(`deleted ${parsed.host}'s ownership record, and its alias if it still pointed at this environment's load balancer`);
       deleted.push(found);
     }
   }
@@ -68,12 +70,12 @@ export async function deleteInventory(context: TeardownContext, inventory: Inven
       if (service.status === 'ACTIVE' && (service.desiredCount ?? 0) > 0) {
         progress.line(`${name}: scaling to 0 (from ${service.desiredCount})`);
         await awsCall('UpdateService', `service ${name}`, () =>
-          ecs.send(new UpdateServiceCommand({ cluster: options.cluster, service: name, desiredCount: 0 })),
+          ecs.send(new UpdateServiceCommand({ cluster: options.identity.cluster, service: name, desiredCount: 0 })),
         );
       }
       if (service.status === 'ACTIVE') {
         await gone('DeleteService', name, ['ServiceNotFoundException', 'ServiceNotActiveException'], () =>
-          ecs.send(new DeleteServiceCommand({ cluster: options.cluster, service: name, force: true })),
+          ecs.send(new DeleteServiceCommand({ cluster: options.identity.cluster, service: name, force: true })),
         );
         progress.line(`${name}: deleted; draining`);
       }
@@ -85,7 +87,7 @@ export async function deleteInventory(context: TeardownContext, inventory: Inven
       timeoutSeconds: options.timeoutSeconds,
       poll: async () => {
         const response = await awsCall('DescribeServices', names.join(', '), () =>
-          ecs.send(new DescribeServicesCommand({ cluster: options.cluster, services: names })),
+          ecs.send(new DescribeServicesCommand({ cluster: options.identity.cluster, services: names })),
         );
         const draining = (response.services ?? []).filter((service) => service.status !== 'INACTIVE');
         progress.line(

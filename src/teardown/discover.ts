@@ -1,14 +1,15 @@
 // What an environment owns, found by our tags (never by name alone), and the look-alikes it does not own.
 import { type CloudWatchLogsClient, DescribeLogGroupsCommand, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTaskDefinitionCommand, type ECSClient, ListTaskDefinitionsCommand, type Service } from '@aws-sdk/client-ecs';
-import { DescribeListenersCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeListenersCommand, DescribeLoadBalancersCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall } from '../aws.ts';
 import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { familyOf } from '../ecs/task-definition.ts';
-import { allTargetGroups, listenerRules } from '../elb/describe.ts';
+import { allTargetGroups } from '../elb/describe.ts';
+import { isEnvironmentRule, rulesOf } from '../elb/rules.ts';
 import { describeElbTags } from '../elb/tags.ts';
-import { environmentNames, isOwnedBy, ownerOf } from '../environment.ts';
-import { TAG_DNS_RECORD } from '../provision/dns.ts';
+import { environmentNames, type Identity, identityOf, ownership, TAG_REPOSITORY, type Tags } from '../environment.ts';
+import { type AliasTarget, TAG_DNS_RECORD } from '../provision/dns.ts';
 
 export interface Found {
   kind: 'DNS record' | 'service' | 'listener rule' | 'target group' | 'task definition' | 'log group' | 'image tag';
@@ -18,6 +19,15 @@ export interface Found {
   name: string;
   /** A task definition already deregistered by an earlier, interrupted teardown. */
   inactive?: boolean;
+  /** A DNS record's load balancer: the alias is deleted only while it still points there. */
+  aliasTarget?: AliasTarget | undefined;
+}
+
+/** A resource of this cluster and environment name that another repository made. */
+export interface Claimed {
+  kind: Found['kind'];
+  name: string;
+  repository: string;
 }
 
 export interface Inventory {
@@ -32,16 +42,31 @@ export interface Inventory {
   images: Found[];
   /** Resources named like the environment's that it does not own: reported, never touched. */
   foreign: Found[];
+  /** The same cluster and environment name made by another repository: its teardown is refused. */
+  claimed: Claimed[];
 }
+
+const described = (tags: Tags) => {
+  const owner = identityOf(tags);
+  return owner ? `${owner.environment} of ${owner.cluster}, ${owner.repository}` : 'not ecs-deploy-actions';
+};
 
 export async function discover(
   clients: { ecs: ECSClient; elb: ElasticLoadBalancingV2Client; logs: CloudWatchLogsClient },
-  options: { cluster: string; environment: string; listenerArn?: string | undefined },
+  options: { identity: Identity; listenerArn?: string | undefined },
 ): Promise<Inventory> {
   const { ecs, elb, logs } = clients;
-  const { cluster, environment } = options;
-  const names = environmentNames(cluster, environment);
+  const { identity } = options;
+  const { cluster } = identity;
+  const names = environmentNames(cluster, identity.environment);
   const foreign: Found[] = [];
+  const claimed: Claimed[] = [];
+  /** Ours, or (recorded) another repository's environment of this name, or nobody's business. */
+  const judge = (tags: Tags, kind: Found['kind'], name: string): boolean => {
+    const owner = ownership(tags, identity);
+    if (owner === 'other-repository') claimed.push({ kind, name, repository: tags[TAG_REPOSITORY] ?? '' });
+    return owner === 'ours';
+  };
 
   // A DRAINING one was deleted by a teardown stopped before it drained: waited for again, so its target group is free to delete.
   const clusterServices = await listClusterServices(ecs, cluster, ['ACTIVE', 'DRAINING']).catch((error: Error) => {
@@ -49,44 +74,44 @@ export async function discover(
     if (/ClusterNotFoundException/.test(error.message)) return [] as Service[];
     throw error;
   });
-  const services = clusterServices.filter((service) => isOwnedBy(tagsOf(service), environment));
+  const services = clusterServices.filter((service) => judge(tagsOf(service), 'service', service.serviceName ?? ''));
   for (const service of clusterServices) {
     if (service.serviceName === names.service && !services.includes(service)) {
-      foreign.push({
-        kind: 'service',
-        id: service.serviceArn ?? '',
-        name: `${service.serviceName} (owner: ${ownerOf(tagsOf(service)) ?? 'not ecs-deploy-actions'})`,
-      });
+      foreign.push({ kind: 'service', id: service.serviceArn ?? '', name: `${service.serviceName} (owner: ${described(tagsOf(service))})` });
     }
   }
 
-  // Target groups: ours by tag; same-named ones that are not ours are reported.
+  // Target groups are region-wide: ours by all three tags; same-named ones that are not ours are reported.
   const groups = await allTargetGroups(elb);
   const groupTags = await describeElbTags(
     elb,
     groups.map((group) => group.TargetGroupArn ?? ''),
   );
-  const owned = groups.filter((group) => isOwnedBy(groupTags.get(group.TargetGroupArn ?? '') ?? {}, environment));
+  const owned = groups.filter((group) => judge(groupTags.get(group.TargetGroupArn ?? '') ?? {}, 'target group', group.TargetGroupName ?? ''));
   for (const group of groups) {
     if ((group.TargetGroupName === names.targetGroup || group.TargetGroupName === names.alternateTargetGroup) && !owned.includes(group)) {
       foreign.push({ kind: 'target group', id: group.TargetGroupArn ?? '', name: group.TargetGroupName ?? '' });
     }
   }
+  const ownedArns = new Set(owned.map((group) => group.TargetGroupArn ?? ''));
 
-  // Listener rules live on the listeners of our target groups' load balancers (and the given listener).
+  // Listener rules live on the listeners of our target groups' load balancers (and the given listener); a
+  // rule is ours only while it forwards to nothing but our target groups.
+  const loadBalancerArns = [...new Set(owned.flatMap((group) => group.LoadBalancerArns ?? []))];
   const listenerArns = new Set<string>(options.listenerArn ? [options.listenerArn] : []);
-  for (const loadBalancerArn of new Set(owned.flatMap((group) => group.LoadBalancerArns ?? []))) {
+  for (const loadBalancerArn of loadBalancerArns) {
     const listeners = await awsCall('DescribeListeners', loadBalancerArn, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn })));
     for (const listener of listeners.Listeners ?? []) listenerArns.add(listener.ListenerArn ?? '');
   }
-  const ruleArns: string[] = [];
-  for (const listenerArn of listenerArns) {
-    ruleArns.push(...(await listenerRules(elb, listenerArn)).filter((rule) => !rule.IsDefault).map((rule) => rule.RuleArn ?? ''));
+  const rules: Found[] = [];
+  for (const found of await rulesOf(elb, listenerArns)) {
+    const arn = found.rule.RuleArn ?? '';
+    const name = arn.split('/').slice(-3).join('/');
+    if (isEnvironmentRule(found, identity, ownedArns)) rules.push({ kind: 'listener rule', id: arn, name });
+    // Tagged ours, yet forwarding to someone else's target group: not ours to delete.
+    else if (judge(found.tags, 'listener rule', name))
+      foreign.push({ kind: 'listener rule', id: arn, name: `${name} (forwards to target groups it does not own)` });
   }
-  const ruleTags = await describeElbTags(elb, ruleArns);
-  const rules = ruleArns
-    .filter((arn) => isOwnedBy(ruleTags.get(arn) ?? {}, environment))
-    .map((arn) => ({ kind: 'listener rule' as const, id: arn, name: arn.split('/').slice(-3).join('/') }));
 
   // Task definitions of the environment's family, ACTIVE and INACTIVE, each checked for our tags.
   const taskDefinitions: Found[] = [];
@@ -97,12 +122,12 @@ export async function discover(
         ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: names.family, status, nextToken })),
       );
       for (const arn of (page.taskDefinitionArns ?? []).filter((candidate) => familyOf(candidate) === names.family)) {
-        const described = await awsCall('DescribeTaskDefinition', arn, () =>
+        const description = await awsCall('DescribeTaskDefinition', arn, () =>
           ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ['TAGS'] })),
         );
-        const tags = Object.fromEntries((described.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
+        const tags = Object.fromEntries((description.tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
         const found: Found = { kind: 'task definition', id: arn, name: arn.split('/').pop() ?? arn, inactive: status === 'INACTIVE' };
-        if (isOwnedBy(tags, environment)) taskDefinitions.push(found);
+        if (judge(tags, 'task definition', found.name)) taskDefinitions.push(found);
         else foreign.push(found);
       }
       nextToken = page.nextToken;
@@ -111,19 +136,34 @@ export async function discover(
 
   // The log group, by its exact name and our tags.
   const logGroups: Found[] = [];
-  const described = await awsCall('DescribeLogGroups', names.logGroup, () => logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: names.logGroup })));
-  for (const group of (described.logGroups ?? []).filter((candidate) => candidate.logGroupName === names.logGroup)) {
+  const groupsFound = await awsCall('DescribeLogGroups', names.logGroup, () => logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: names.logGroup })));
+  for (const group of (groupsFound.logGroups ?? []).filter((candidate) => candidate.logGroupName === names.logGroup)) {
     const arn = (group.arn ?? '').replace(/:\*$/, '');
     const tagged = await awsCall('ListTagsForResource', names.logGroup, () => logs.send(new ListTagsForResourceCommand({ resourceArn: arn })));
     const found = { kind: 'log group' as const, id: names.logGroup, name: names.logGroup };
-    if (isOwnedBy(tagged.tags ?? {}, environment)) logGroups.push(found);
+    if (judge(tagged.tags ?? {}, 'log group', names.logGroup)) logGroups.push(found);
     else foreign.push(found);
   }
 
-  const records = owned.flatMap((group) => {
+  const tagged = owned.flatMap((group) => {
     const value = groupTags.get(group.TargetGroupArn ?? '')?.[TAG_DNS_RECORD];
-    return value ? [{ kind: 'DNS record' as const, id: value, name: value.split('/')[1] ?? value }] : [];
+    return value ? [{ value, loadBalancerArn: group.LoadBalancerArns?.[0] }] : [];
   });
+  const balancers = new Map<string, AliasTarget>();
+  const wantedBalancers = [...new Set(tagged.flatMap(({ loadBalancerArn }) => (loadBalancerArn ? [loadBalancerArn] : [])))];
+  if (wantedBalancers.length > 0) {
+    const answer = await awsCall('DescribeLoadBalancers', wantedBalancers.join(', '), () =>
+      elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: wantedBalancers })),
+    );
+    for (const balancer of answer.LoadBalancers ?? [])
+      balancers.set(balancer.LoadBalancerArn ?? '', { dnsName: balancer.DNSName ?? '', canonicalHostedZoneId: balancer.CanonicalHostedZoneId ?? '' });
+  }
+  const records = [...new Map(tagged.map((found) => [found.value, found])).values()].map(({ value, loadBalancerArn }) => ({
+    kind: 'DNS record' as const,
+    id: value,
+    name: value.split('/')[1] ?? value,
+    aliasTarget: loadBalancerArn ? balancers.get(loadBalancerArn) : undefined,
+  }));
 
   return {
     records,
@@ -134,5 +174,6 @@ export async function discover(
     taskDefinitions,
     logGroups,
     foreign,
+    claimed,
   };
 }

@@ -7,7 +7,17 @@ import { settleAll } from '../concurrency.ts';
 import { listClusterServices, tagsOf } from '../ecs/services.ts';
 import { allTargetGroups } from '../elb/describe.ts';
 import { describeElbTags } from '../elb/tags.ts';
-import { environmentNames, isProtected, ownerOf, parsePullRequestTag, TAG_EXPIRES_AT, TAG_PULL_REQUEST, type Tags } from '../environment.ts';
+import {
+  environmentNames,
+  type Identity,
+  identityOf,
+  isProtected,
+  parsePullRequestTag,
+  repositoryAllowed,
+  TAG_EXPIRES_AT,
+  TAG_PULL_REQUEST,
+  type Tags,
+} from '../environment.ts';
 import { GithubClient, type PullRequestRef, pullRequestName } from '../github.ts';
 import { GithubReport } from '../github-report.ts';
 import type { Progress, Summary } from '../report.ts';
@@ -15,6 +25,7 @@ import type { Clock } from '../watch.ts';
 import { type EnvironmentTeardown, type TeardownClients, type TeardownOutcome, teardownEnvironment } from './teardown.ts';
 
 export interface SweepCandidate {
+  identity: Identity;
   environment: string;
   pullRequest: PullRequestRef | undefined;
   /** The expires-at tag as written (an ISO time). */
@@ -26,26 +37,32 @@ export interface SweepDecision extends SweepCandidate {
   reason: string;
 }
 
-/** Every environment our tags mark on these resources, once each, by name. */
-export function sweepCandidates(resources: Tags[]): SweepCandidate[] {
+/**
+ * Every environment of the cluster our tags mark on these resources, once each, of the repositories the
+ * sweep may act for (its own, unless `repositories` says otherwise). The first resource's ttl wins: the
+ * service's, which every provision moves on.
+ */
+export function sweepCandidates(resources: Tags[], cluster: string, repositories: readonly string[]): SweepCandidate[] {
   const candidates = new Map<string, SweepCandidate>();
   for (const tags of resources) {
-    const environment = ownerOf(tags);
-    if (environment === undefined) continue;
-    const known = candidates.get(environment);
-    candidates.set(environment, {
-      environment,
+    const identity = identityOf(tags);
+    if (!identity || identity.cluster !== cluster || !repositoryAllowed(identity.repository, repositories)) continue;
+    const key = `${identity.repository}\n${identity.environment}`;
+    const known = candidates.get(key);
+    candidates.set(key, {
+      identity,
+      environment: identity.environment,
       pullRequest: known?.pullRequest ?? parsePullRequestTag(tags[TAG_PULL_REQUEST]),
       expiresAt: known?.expiresAt ?? tags[TAG_EXPIRES_AT],
     });
   }
-  return [...candidates.values()].sort((a, b) => a.environment.localeCompare(b.environment));
+  return [...candidates.values()].sort((a, b) => a.environment.localeCompare(b.environment) || a.identity.repository.localeCompare(b.identity.repository));
 }
 
 /**
  * The tags of the cluster's environments, from their services, target groups and log groups: a sweep
  * stopped or failed part-way leaves what teardown deletes later (the log group goes last), which the
- * next sweep must still find to finish the job.
+ * next sweep must still find to finish the job. Target groups are region-wide: their cluster tag says whose.
  */
 async function environmentTags(context: TeardownClients, cluster: string): Promise<Tags[]> {
   const services = (await listClusterServices(context.ecs, cluster, ['ACTIVE', 'DRAINING'])).map(tagsOf);
@@ -54,14 +71,7 @@ async function environmentTags(context: TeardownClients, cluster: string): Promi
     context.elb,
     groups.map((group) => group.TargetGroupArn ?? ''),
   );
-  // Target groups are region-wide: only those named for this cluster's environments.
-  const ofCluster = groups.flatMap((group) => {
-    const groupTags = tags.get(group.TargetGroupArn ?? '') ?? {};
-    const environment = ownerOf(groupTags);
-    const names = environment === undefined ? undefined : environmentNames(cluster, environment);
-    return names && [names.targetGroup, names.alternateTargetGroup].includes(group.TargetGroupName ?? '') ? [groupTags] : [];
-  });
-  return [...services, ...ofCluster, ...(await logGroupTags(context.logs, cluster))];
+  return [...services, ...tags.values(), ...(await logGroupTags(context.logs, cluster))];
 }
 
 /** The tags of the log groups named for this cluster's environments (`/ecs/<cluster>/<environment>`). */
@@ -78,8 +88,8 @@ async function logGroupTags(logs: CloudWatchLogsClient, cluster: string): Promis
   // One at a time: CloudWatch Logs allows few ListTagsForResource calls a second.
   for (const group of groups) {
     const tags = (await awsCall('ListTagsForResource', group.name, () => logs.send(new ListTagsForResourceCommand({ resourceArn: group.arn })))).tags ?? {};
-    const environment = ownerOf(tags);
-    if (environment !== undefined && environmentNames(cluster, environment).logGroup === group.name) owned.push(tags);
+    const identity = identityOf(tags);
+    if (identity && environmentNames(cluster, identity.environment).logGroup === group.name) owned.push(tags);
   }
   return owned;
 }
@@ -124,9 +134,18 @@ export async function decideSweep(
   );
 }
 
-export interface SweepOptions extends Omit<EnvironmentTeardown, 'environment'> {
+export interface SweepOptions extends Omit<EnvironmentTeardown, 'identity'> {
+  cluster: string;
+  /** Whose environments: owner/name of each repository, or `*` for every repository's. */
+  repositories: string[];
   githubToken: string | undefined;
   protectedEnvironments: string[];
+}
+
+/** Every repository has a pr-1: a sweep over several repositories says whose. */
+function labeller(repositories: readonly string[]): (candidate: SweepCandidate) => string {
+  const several = repositories.length > 1 || repositories.includes('*');
+  return (candidate) => (several ? `${candidate.environment} (${candidate.identity.repository})` : candidate.environment);
 }
 
 export interface SweptEnvironment extends SweepDecision {
@@ -142,25 +161,26 @@ export interface SweptEnvironment extends SweepDecision {
  */
 export async function sweepEnvironments(context: TeardownClients & { clock: Clock; progress: Progress }, options: SweepOptions): Promise<SweptEnvironment[]> {
   const { progress, clock } = context;
+  const named = labeller(options.repositories);
   progress.phase(`Finding environments in cluster ${options.cluster}; next: ask GitHub about their pull requests`);
-  const candidates = sweepCandidates(await environmentTags(context, options.cluster));
-  progress.line(`${candidates.length} environments: ${candidates.map((candidate) => candidate.environment).join(', ') || 'none'}`);
+  const candidates = sweepCandidates(await environmentTags(context, options.cluster), options.cluster, options.repositories);
+  progress.line(`${candidates.length} environments: ${candidates.map(named).join(', ') || 'none'}`);
   if (!options.githubToken && candidates.some((candidate) => candidate.pullRequest)) {
     progress.line('no github-token given: environments recorded with a pull request are swept only when their ttl has passed');
   }
   const github = options.githubToken ? new GithubClient(options.githubToken) : undefined;
   const decisions = await decideSweep(candidates, { github, now: new Date(clock.now()), protectedPatterns: options.protectedEnvironments, concurrency: 5 });
   for (const decision of decisions)
-    progress.line(`${decision.environment}: ${decision.sweep ? (options.dryRun ? 'would sweep' : 'sweep') : 'keep'}: ${decision.reason}`);
+    progress.line(`${named(decision)}: ${decision.sweep ? (options.dryRun ? 'would sweep' : 'sweep') : 'keep'}: ${decision.reason}`);
 
   const swept: SweptEnvironment[] = decisions.map((decision) => ({ ...decision, outcome: undefined, error: undefined }));
   for (const environment of swept.filter((candidate) => candidate.sweep)) {
     try {
-      environment.outcome = await teardownEnvironment(context, { ...options, environment: environment.environment });
+      environment.outcome = await teardownEnvironment(context, { ...options, identity: environment.identity });
       if (!options.dryRun) await GithubReport.forRun(options.githubToken, environment.environment, { pullRequest: environment.pullRequest })?.destroyed();
     } catch (error) {
       environment.error = error instanceof Error ? error.message : String(error);
-      progress.line(`${environment.environment}: teardown FAILED: ${environment.error}; going on with the others`);
+      progress.line(`${named(environment)}: teardown FAILED: ${environment.error}; going on with the others`);
     }
   }
   const done = swept.filter((environment) => environment.outcome).length;
@@ -174,10 +194,13 @@ export function addSweepSummary(summary: Summary, swept: SweptEnvironment[], dry
     `**Sweep**: ${swept.length} environments found, ${stale.length} stale${dryRun ? ' (dry run: nothing deleted)' : `, ${stale.filter((e) => e.outcome).length} torn down`}.`,
   );
   if (swept.length === 0) return;
+  // Every repository has a pr-1: whose each is, when the sweep reached several repositories'.
+  const several = new Set(swept.map((environment) => environment.identity.repository)).size > 1;
   summary.addTable(
-    ['environment', 'pull request', 'ttl', 'decision', 'why', dryRun ? 'would delete' : 'deleted'],
+    ['environment', ...(several ? ['repository'] : []), 'pull request', 'ttl', 'decision', 'why', dryRun ? 'would delete' : 'deleted'],
     swept.map((environment) => [
       environment.environment,
+      ...(several ? [environment.identity.repository] : []),
       environment.pullRequest ? pullRequestName(environment.pullRequest) : undefined,
       environment.expiresAt,
       environment.error ? '❌ teardown failed' : environment.sweep ? (dryRun ? 'would sweep' : 'swept') : 'kept',

@@ -5,6 +5,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Route53Client } from '@aws-sdk/client-route-53';
+import { describeIdentity, type Identity, otherRepositoryError } from '../environment.ts';
 import type { Progress } from '../report.ts';
 import type { Clock } from '../watch.ts';
 import { deleteInventory } from './delete.ts';
@@ -20,8 +21,7 @@ export interface TeardownClients {
 }
 
 export interface EnvironmentTeardown {
-  cluster: string;
-  environment: string;
+  identity: Identity;
   listenerArn?: string | undefined;
   keepLogs: boolean;
   /** Delete the environment's image tag from this repository too. */
@@ -43,9 +43,13 @@ export async function teardownEnvironment(
   options: EnvironmentTeardown,
 ): Promise<TeardownOutcome> {
   const { progress } = context;
-  const { cluster, environment } = options;
-  progress.phase(`Finding what ${environment} owns in cluster ${cluster}`);
-  const inventory = await discover(context, { cluster, environment, listenerArn: options.listenerArn });
+  const { identity } = options;
+  const { environment } = identity;
+  progress.phase(`Finding what ${describeIdentity(identity)} owns`);
+  const inventory = await discover(context, { identity, listenerArn: options.listenerArn });
+  // Every repository has a pr-1: another's of this cluster is refused whole, before anything is deleted.
+  const [claimed] = inventory.claimed;
+  if (claimed) throw otherRepositoryError(identity, claimed.repository, `${claimed.kind} ${claimed.name}`);
   if (options.imageRepository) inventory.images = await discoverImages(context.ecr, options.imageRepository, environment);
   const planned: Found[] = [
     ...inventory.records,
@@ -64,7 +68,7 @@ export async function teardownEnvironment(
     return { planned, deleted: [], foreign: inventory.foreign };
   }
   const deleted = await deleteInventory(context, inventory, {
-    cluster,
+    identity,
     timeoutSeconds: options.timeoutSeconds,
     keepLogs: options.keepLogs,
     imageRepository: options.imageRepository,

@@ -1,7 +1,13 @@
 // A pool of shared ALBs (load-balancer-pool, grow-pool, hosted-zone-id), with the emulator's quota of
 // target groups per ALB lowered to 5 so a dozen environments fill it.
 
-import { AddTagsCommand, DescribeLoadBalancersCommand, DescribeRulesCommand, DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  AddTagsCommand,
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeRulesCommand,
+  DescribeTagsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { readPool } from '../../src/provision/pool.ts';
@@ -47,6 +53,13 @@ async function inBatches<T>(items: string[], run: (item: string) => Promise<T>):
   return results;
 }
 
+/** The listener and ALB a rule is on, from the rule's ARN (listener-rule/app/<alb>/<id>/<listener>/<rule>) and the listener's ALB. */
+async function routedBy(ruleArn: string): Promise<{ listenerArn: string; loadBalancerArn: string | undefined }> {
+  const listenerArn = ruleArn.replace(':listener-rule/', ':listener/').replace(/\/[^/]+$/, '');
+  const listeners = await world.elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+  return { listenerArn, loadBalancerArn: listeners.Listeners?.[0]?.LoadBalancerArn };
+}
+
 async function resolve(name: string): Promise<{ loadBalancerArn?: string } | undefined> {
   const response = await fetch(`${world.emulator.endpoint}/_emulator/dns/resolve?name=${name}`);
   return response.status === 404 ? undefined : ((await response.json()) as { loadBalancerArn?: string });
@@ -81,9 +94,12 @@ test('grow-pool: 12 environments, 4 at a time, fill 3 ALBs within the quota; eac
   for (const [index, environment] of environments.entries()) {
     const run = runs[index];
     const host = `${environment}-grow.preview.example.com`;
-    const member = pool.members.find((candidate) => run?.summary.includes(`**${candidate.name}**`));
-    const rules = await world.elb.send(new DescribeRulesCommand({ ListenerArn: member?.listenerArn }));
-    const rule = rules.Rules?.find((candidate) => candidate.RuleArn === run?.outputs['listener-rule-arn']);
+    const ruleArn = run?.outputs['listener-rule-arn'] ?? '';
+    const { listenerArn, loadBalancerArn } = await routedBy(ruleArn);
+    const member = pool.members.find((candidate) => candidate.loadBalancer.LoadBalancerArn === loadBalancerArn);
+    expect(member?.listenerArn).toBe(listenerArn);
+    const rules = await world.elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
+    const rule = rules.Rules?.find((candidate) => candidate.RuleArn === ruleArn);
     expect(rule?.Conditions?.[0]?.HostHeaderConfig?.Values).toEqual([host]);
     expect(rule?.Actions?.[0]?.TargetGroupArn).toBe(run?.outputs['target-group-arn']);
     expect((await resolve(host))?.loadBalancerArn).toBe(member?.loadBalancer.LoadBalancerArn);

@@ -36,12 +36,16 @@ test('tags of resources listed together, one deleted since: the others are read,
 
 test('a listener rule deleted between discovery and deletion counts as deleted; the teardown finishes', async () => {
   await provisioned(world, { cluster, listenerArn, environment: 'pr-5' });
-  const inventory = await discover(world, { cluster, environment: 'pr-5' });
+  const inventory = await discover(world, { identity: { repository: 'acme/web', cluster, environment: 'pr-5' } });
   expect(inventory.rules).toHaveLength(1);
   await world.elb.send(new DeleteRuleCommand({ RuleArn: inventory.rules[0]?.id }));
   const config = { endpoint: world.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } };
   const context = { ...world, ecr: new ECRClient(config), route53: new Route53Client(config), clock: scaledClock(world.timeScale), progress: new Progress() };
-  const deleted = await deleteInventory(context, inventory, { cluster, timeoutSeconds: 600, keepLogs: false });
+  const deleted = await deleteInventory(context, inventory, {
+    identity: { repository: 'acme/web', cluster, environment: 'pr-5' },
+    timeoutSeconds: 600,
+    keepLogs: false,
+  });
   expect(deleted.map((found) => found.kind)).toContain('listener rule');
   expect(await taggedResources(world, 'pr-5')).toEqual([]);
   context.ecr.destroy();

@@ -59,7 +59,7 @@ test('provision, a push, a crash, then close: one comment edited in place, deplo
   expect(thread[0]?.body).toContain('### Preview environment `pr-7`');
   expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
   expect(thread[0]?.body).toContain('| Image | `web:v1` |');
-  expect(thread[0]?.body).toContain('| Revision | previews-pr-7:1 |');
+  expect(thread[0]?.body).toContain('| Revision | previews_pr-7:1 |');
   expect(thread[0]?.body).toMatch(/\| Estimated cost \| \$\d+\.\d\d a month \|/);
   const first = (await deployments('pr-7'))[0];
   expect(first).toMatchObject({ sha: HEAD_1, transient_environment: true });
@@ -72,7 +72,7 @@ test('provision, a push, a crash, then close: one comment edited in place, deplo
   thread = await comments(7);
   expect(thread.map((comment) => comment.id)).toEqual([commentId]);
   expect(thread[0]?.body).toContain('| Image | `web:v2` |');
-  expect(thread[0]?.body).toContain('| Revision | previews-pr-7:2 |');
+  expect(thread[0]?.body).toContain('| Revision | previews_pr-7:2 |');
   expect(thread[0]?.body).toContain('| Status | successful |');
   // What the rollout does not know stays as provision wrote it.
   expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
@@ -82,7 +82,7 @@ test('provision, a push, a crash, then close: one comment edited in place, deplo
   expect(crash.exitCode).toBe(1);
   thread = await comments(7);
   expect(thread).toHaveLength(1);
-  expect(thread[0]?.body).toContain('| Status | rolled-back, back on previews-pr-7:2: crash-on-start |');
+  expect(thread[0]?.body).toContain('| Status | rolled-back, back on previews_pr-7:2: crash-on-start |');
   expect(thread[0]?.body).toContain('| Image | `web:v2` |');
   const crashed = (await deployments('pr-7'))[0];
   expect((await statuses(crashed?.id ?? 0))[0]?.state).toBe('failure');

@@ -40,9 +40,9 @@ test('a blue/green environment: two target groups, a rule forwarding to both, ro
   const primary = created.outputs['target-group-arn'] ?? '';
   const alternate = created.outputs['alternate-target-group-arn'] ?? '';
   const ruleArn = created.outputs['listener-rule-arn'] ?? '';
-  expect(alternate).toMatch(/:targetgroup\/bluegreen-pr-40-alt\//);
+  expect(alternate).toMatch(/:targetgroup\/bluegreen-pr-40-alt-[0-9a-f]{6}\//);
   expect(alternate).not.toBe(primary);
-  expect(created.summary).toMatch(/\| target group \| bluegreen-pr-40-alt \| created \|/);
+  expect(created.summary).toMatch(/\| target group \| bluegreen-pr-40-alt-[0-9a-f]{6} \| created \|/);
   expect(await weights(ruleArn)).toEqual({ [primary]: 100, [alternate]: 0 });
   expect(await healthy(primary)).toBe(2);
   const service = await describeService(world, 'bluegreen', 'pr-40');
@@ -53,8 +53,8 @@ test('a blue/green environment: two target groups, a rule forwarding to both, ro
   const rollout = await world.run('rollout-with-circuit-breaker', { inputs: { cluster: 'bluegreen', service: 'pr-40', image: 'web:v2' } });
   expect(rollout.exitCode).toBe(0);
   // Which stage first shows 100% depends on when a poll falls; that the share was followed does not.
-  expect(rollout.stdout).toMatch(/pr-40: stage \w+, 0% of production traffic on bluegreen-pr-40:2/);
-  expect(rollout.stdout).toMatch(/pr-40: stage \w+, 100% of production traffic on bluegreen-pr-40:2/);
+  expect(rollout.stdout).toMatch(/pr-40: stage \w+, 0% of production traffic on bluegreen_pr-40:2/);
+  expect(rollout.stdout).toMatch(/pr-40: stage \w+, 100% of production traffic on bluegreen_pr-40:2/);
   expect(await weights(ruleArn)).toEqual({ [primary]: 0, [alternate]: 100 });
   expect(await healthy(alternate)).toBe(2);
 

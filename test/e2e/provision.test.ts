@@ -11,6 +11,7 @@ import {
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { tagsOf } from '../../src/ecs/services.ts';
 import { provisionInputs } from '../helpers/provisioned.ts';
 import { describe as describeService, SECURITY_GROUP, SUBNETS, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
@@ -38,7 +39,7 @@ test('provision pr-7: routed by its host, targets healthy, summary; a re-run cha
   expect(run.exitCode).toBe(0);
   expect(run.outputs.url).toBe('https://pr-7.preview.example.com');
   expect(run.outputs['log-group']).toBe('/ecs/previews/pr-7');
-  expect(run.outputs['task-definition-arn']).toMatch(/task-definition\/previews-pr-7:1$/);
+  expect(run.outputs['task-definition-arn']).toMatch(/task-definition\/previews_pr-7:1$/);
   expect(await healthyTargets(run.outputs['target-group-arn'] ?? '')).toBe(2);
   const rules = await elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }));
   const rule = rules.Rules?.find((candidate) => candidate.RuleArn === run.outputs['listener-rule-arn']);
@@ -56,7 +57,12 @@ test('provision pr-7: routed by its host, targets healthy, summary; a re-run cha
   const again = await world.run('provision-platform', { inputs: inputs('pr-7', { ttl: '72h' }) });
   expect(again.exitCode).toBe(0);
   expect(again.stdout).toContain('No changes: the environment already matches the inputs.');
-  expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
+  // The one write: the ttl moves on from this run, so a preview in use is never swept.
+  const writes = (await world.calls()).slice(before).filter((call) => call.mutating);
+  expect(writes.map((call) => call.operation)).toEqual(['TagResource']);
+  expect(writes[0]?.parameters).toMatchObject({ tags: [{ key: 'ecs-deploy-actions:expires-at' }] });
+  const movedTo = tagsOf((await describeService(world, 'previews', 'pr-7')) ?? {})['ecs-deploy-actions:expires-at'] ?? '';
+  expect(Date.parse(movedTo)).toBeGreaterThan(Date.parse(expires));
   expect(again.outputs['listener-rule-arn']).toBe(run.outputs['listener-rule-arn']);
 });
 
@@ -64,10 +70,10 @@ test('changed inputs update in place: a new revision, the same rule and target g
   const first = await world.run('provision-platform', { inputs: inputs('pr-8') });
   const second = await world.run('provision-platform', { inputs: inputs('pr-8', { image: 'web:v2', 'health-check-path': '/healthz' }) });
   expect(second.exitCode).toBe(0);
-  expect(second.outputs['task-definition-arn']).toMatch(/previews-pr-8:2$/);
+  expect(second.outputs['task-definition-arn']).toMatch(/previews_pr-8:2$/);
   expect(second.outputs['target-group-arn']).toBe(first.outputs['target-group-arn']);
   expect(second.outputs['listener-rule-arn']).toBe(first.outputs['listener-rule-arn']);
-  expect(second.summary).toMatch(/\| target group \| previews-pr-8 \| updated \|/);
+  expect(second.summary).toMatch(/\| target group \| previews-pr-8-[0-9a-f]{6} \| updated \|/);
   expect(second.summary).toMatch(/\| service \| pr-8 \| updated \|/);
 });
 
@@ -77,7 +83,7 @@ test('after a rollout of another image, provision with its own inputs again puts
   expect(rolled.exitCode).toBe(0);
   const again = await world.run('provision-platform', { inputs: inputs('pr-12') });
   expect(again.exitCode).toBe(0);
-  expect(again.outputs['task-definition-arn']).toMatch(/previews-pr-12:3$/);
+  expect(again.outputs['task-definition-arn']).toMatch(/previews_pr-12:3$/);
   expect(again.summary).toMatch(/\| service \| pr-12 \| updated \|/);
   const revision = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: again.outputs['task-definition-arn'] }));
   expect(revision.taskDefinition?.containerDefinitions?.[0]?.image).toBe('web:v1');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CreateServiceCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand, RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { ownershipTags } from '../../src/environment.ts';
 import { root } from '../helpers/run-bundle.ts';
 import { describe as describeService, SECURITY_GROUP, SUBNETS, seedService, sharedListener, startWorld, type World } from '../helpers/world.ts';
 
@@ -94,7 +95,7 @@ test('a rendered task-definition file, and a service found by its environment ta
   const seeded = await seedService(world, {
     service: 'tagged',
     image: 'web:v1',
-    tags: { 'ecs-deploy-actions:environment': 'pr-9', 'ecs-deploy-actions:managed-by': 'ecs-deploy-actions' },
+    tags: ownershipTags({ repository: 'acme/web', cluster: 'previews', environment: 'pr-9' }, undefined),
   });
   const described = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: seeded.taskDefinitionArn }));
   const dir = mkdtempSync(join(root, 'build', 'td-'));

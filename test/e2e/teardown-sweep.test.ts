@@ -57,7 +57,7 @@ describe('a cluster of previews in every state', () => {
       new CreateServiceCommand({
         cluster,
         serviceName: 'pr-9',
-        taskDefinition: 'previews-pr-7',
+        taskDefinition: `${cluster}_pr-7`,
         desiredCount: 0,
         launchType: 'FARGATE',
         networkConfiguration: { awsvpcConfiguration: { subnets: SUBNETS, securityGroups: [SECURITY_GROUP] } },
@@ -142,7 +142,7 @@ test('an environment whose teardown fails is listed at the end; the others are s
   const run = await world.run('teardown-env', { inputs: { cluster, mode: 'sweep', 'github-token': TOKEN } });
   expect(run.exitCode).toBe(1);
   expect(run.stdout).toContain('1 stale environment(s) could not be torn down');
-  expect(run.stdout).toMatch(/pr-22: DeleteTargetGroup for failing-pr-22 failed: ResourceInUse/);
+  expect(run.stdout).toMatch(/pr-22: DeleteTargetGroup for failing-pr-22-[0-9a-f]{6} failed: ResourceInUse/);
   expect(run.outputs.swept).toBe('pr-21');
   expect(await taggedResources(world, 'pr-21')).toEqual([]);
   expect(run.summary).toContain('❌ teardown failed');
@@ -171,13 +171,16 @@ test('a sweep stopped after the target groups went: the next sweep finds the env
   // What the stopped sweep had not reached yet: the task definition and the log group.
   await world.ecs.send(
     new RegisterTaskDefinitionCommand({
-      family: 'halfway-pr-31',
+      family: 'halfway_pr-31',
       containerDefinitions: [{ name: 'app', image: 'web:v1' }],
-      tags: Object.entries({ ...ownershipTags('pr-31', 'https://github.com/acme/web/actions/runs/1'), [TTL]: PAST }).map(([key, value]) => ({ key, value })),
+      tags: Object.entries({
+        ...ownershipTags({ repository: 'acme/web', cluster, environment: 'pr-31' }, 'https://github.com/acme/web/actions/runs/1'),
+        [TTL]: PAST,
+      }).map(([key, value]) => ({ key, value })),
     }),
   );
   await world.elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: targetGroupArn }));
-  expect(await durable('pr-31')).toEqual(['/ecs/halfway/pr-31', expect.stringMatching(/:task-definition\/halfway-pr-31:1$/)]);
+  expect(await durable('pr-31')).toEqual(['/ecs/halfway/pr-31', expect.stringMatching(/:task-definition\/halfway_pr-31:1$/)]);
   const kept = await durable('pr-32');
 
   const run = await world.run('teardown-env', { inputs: { cluster, mode: 'sweep' } });

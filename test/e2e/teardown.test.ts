@@ -73,7 +73,7 @@ test('dry run lists the plan and changes nothing', async () => {
   const run = await world.run('teardown-env', { inputs: { cluster, environment: 'pr-21', 'dry-run': 'true' } });
   expect(run.exitCode).toBe(0);
   expect(run.stdout).toContain('would delete: service pr-21');
-  expect(run.stdout).toContain('would delete: target group previews-pr-21');
+  expect(run.stdout).toMatch(/would delete: target group previews-pr-21-[0-9a-f]{6}/);
   expect(run.stdout).toContain('would delete: log group /ecs/previews/pr-21');
   expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
   expect((await tagged('pr-21')).length).toBeGreaterThan(0);

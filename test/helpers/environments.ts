@@ -20,6 +20,8 @@ export interface EnvironmentSeed {
   capacityProviders?: { capacityProvider: string; weight: number }[];
   /** Default web:v1; its own image lets a test change how this one's tasks behave. */
   image?: string;
+  /** The GitHub repository that made it; default acme/web, the repository every bundle run is from. */
+  repository?: string;
 }
 
 export interface Snapshot {
@@ -44,7 +46,16 @@ export async function seedEnvironments(world: World, cluster: string, seeds: Env
   // A few at a time: quick even when the emulator adds latency to every call.
   const seeded = await settleAll(seeds, 10, async (seed) => {
     const names = environmentNames(cluster, seed.environment);
-    const tags = seed.tags === null ? {} : { ...ownershipTags(seed.environment, 'https://github.com/acme/web/actions/runs/1'), ...seed.tags };
+    const tags =
+      seed.tags === null
+        ? {}
+        : {
+            ...ownershipTags(
+              { repository: seed.repository ?? 'acme/web', cluster, environment: seed.environment },
+              'https://github.com/acme/web/actions/runs/1',
+            ),
+            ...seed.tags,
+          };
     const td = await world.ecs.send(
       new RegisterTaskDefinitionCommand({
         family: names.family,

