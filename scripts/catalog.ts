@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { documentedPolicies, type Observed, PLACEHOLDERS, placeholder, readObserved } from './iam-policy.ts';
+import { catalogPolicies, type Observed, PLACEHOLDERS, placeholder, readObserved } from './iam-policy.ts';
 
 const root = resolve(import.meta.dirname, '..');
 export const catalogPath = join(root, 'action-catalog.md');
@@ -90,7 +90,7 @@ export function unexercised(action: string, observed: Observed): string[] {
 }
 
 export function renderCatalog(actions = readActions(), observed = readObserved()): string {
-  const policies = documentedPolicies(observed);
+  const policies = catalogPolicies(observed);
   const lines = [
     '# Action catalog',
     '',

@@ -278,13 +278,18 @@ export function policyFor(lines: readonly string[]): PolicyDocument {
   return { Version: '2012-10-17', Statement: [...merged.values()].sort((a, b) => order(a).localeCompare(order(b))) };
 }
 
-/** The documented policy of every action with observations, as the catalog shows it (with placeholders). */
-export function documentedPolicies(observed = readObserved()): Record<string, PolicyDocument> {
+/** The policy of every action with observations as the catalog documents it, with placeholders. */
+export function catalogPolicies(observed = readObserved()): Record<string, PolicyDocument> {
   return Object.fromEntries(Object.entries(observed).map(([action, lines]) => [action, policyFor(lines)]));
 }
 
-/** Every placeholder as `*`: the policies the test worlds run under (many clusters and repositories), conditions kept. */
+/** Every placeholder as `*`: how the test worlds run the catalog's policies (many clusters and repositories), conditions kept. */
 export const WILDCARDS: Record<string, string> = Object.fromEntries(Object.keys(PLACEHOLDERS).map((name) => [name, '*']));
+
+/** The catalog's policies with `*` for every placeholder, as every test world enforces them. */
+export function documentedPolicies(observed = readObserved()): Record<string, PolicyDocument> {
+  return Object.fromEntries(Object.entries(catalogPolicies(observed)).map(([action, policy]) => [action, instantiate(policy, WILDCARDS)]));
+}
 
 /** A documented policy with its placeholders filled in; a placeholder without a value is an error. */
 export function instantiate(policy: PolicyDocument, values: Record<string, string>): PolicyDocument {

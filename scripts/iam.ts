@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join, resolve } from 'node:path';
 import { allows, type Observation } from '../emulator/iam.ts';
 import { catalogPath, readActions, renderCatalog } from './catalog.ts';
-import { documentedPolicies, formatObserved, instantiate, type Observed, observedLine, observedPath, readObserved, WILDCARDS } from './iam-policy.ts';
+import { documentedPolicies, formatObserved, type Observed, observedLine, observedPath, readObserved } from './iam-policy.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const recordDir = join(root, 'build', 'iam-record');
@@ -49,7 +49,7 @@ for (const { caller, permission } of recorded) {
 const policies = documentedPolicies(fresh);
 const refused = recorded.filter(({ caller, permission }) => {
   const policy = policies[caller];
-  return !policy || !allows(instantiate(policy, WILDCARDS), permission);
+  return !policy || !allows(policy, permission);
 });
 if (refused.length > 0) {
   for (const { caller, permission } of refused) console.error(`the policy generated for ${caller} does not allow ${JSON.stringify(permission)}`);

@@ -10,7 +10,7 @@ import { DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Observation, PolicyDocument } from '../../emulator/iam.ts';
-import { documentedPolicies, instantiate, observedLine, policyFor, WILDCARDS } from '../../scripts/iam-policy.ts';
+import { catalogPolicies, instantiate, observedLine, policyFor, WILDCARDS } from '../../scripts/iam-policy.ts';
 import { provisionInputs } from '../helpers/provisioned.ts';
 import { describe as describeService, SECURITY_GROUP, SUBNETS, seedService, sharedListener, startWorld, type World } from '../helpers/world.ts';
 
@@ -194,7 +194,7 @@ catalog("a preview role: the catalog's policies for cluster previews, the previe
       HostedZone: previewZone,
       HostPattern: '*.preview.example.com',
     };
-    const policies = Object.fromEntries(Object.entries(documentedPolicies()).map(([action, policy]) => [action, instantiate(policy, values)]));
+    const policies = Object.fromEntries(Object.entries(catalogPolicies()).map(([action, policy]) => [action, instantiate(policy, values)]));
     await world.control('/_emulator/iam', { policies });
   });
   afterAll(() => world.stop());

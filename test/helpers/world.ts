@@ -17,7 +17,7 @@ import {
 import { type Action, CreateListenerCommand, CreateLoadBalancerCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { PolicyDocument } from '../../emulator/iam.ts';
 import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
-import { documentedPolicies, instantiate, WILDCARDS } from '../../scripts/iam-policy.ts';
+import { documentedPolicies } from '../../scripts/iam-policy.ts';
 import { type BundleOptions, type BundleRun, runBundle } from './run-bundle.ts';
 
 export const SUBNETS = ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'];
@@ -52,17 +52,13 @@ export interface WorldOptions {
   timeScale?: number;
   registry?: boolean;
   callLatencyMs?: number;
-  /** The policies the actions run under; default: each action's policy in action-catalog.md (none while recording). */
+  /** The policies the actions run under; default: each action's policy in action-catalog.md, `*` for every name (none while recording). */
   iamPolicies?: Record<string, PolicyDocument>;
 }
 
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const timeScale = options.timeScale ?? 100;
-  // The catalog's policies with `*` for every name (tests use many clusters and repositories), conditions kept.
-  const documented =
-    options.iamPolicies || recordDir
-      ? undefined
-      : Object.fromEntries(Object.entries(documentedPolicies()).map(([action, policy]) => [action, instantiate(policy, WILDCARDS)]));
+  const documented = options.iamPolicies || recordDir ? undefined : documentedPolicies();
   const emulator: RunningEmulator = await startEmulator({
     timeScale,
     registry: options.registry ?? false,

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { allows, conditionHolds, type PolicyDocument, validatePolicy } from '../../emulator/iam.ts';
 import { codePermissions, readActions } from '../../scripts/catalog.ts';
 import {
-  documentedPolicies,
+  catalogPolicies,
   generalise,
   instantiate,
   observedLine,
@@ -281,7 +281,7 @@ const committed = process.env.ECS_DEPLOY_ACTIONS_IAM_RECORD ? describe.skip : de
 
 committed('the committed record (iam/observed.json; `npm run iam` rewrites it)', () => {
   const observed = readObserved();
-  const policies = documentedPolicies(observed);
+  const policies = catalogPolicies(observed);
 
   it('has every action, so none runs under an empty policy', () => {
     expect([...readActions().keys()].filter((action) => !observed[action]?.length)).toEqual([]);
