@@ -148,7 +148,7 @@ const infrastructureRoles = (loadBalancers: unknown): Permission[] =>
   });
 
 /** The service-linked roles ECS and ELB create on first use, as the caller (IAM User Guide, service-linked roles). */
-export const SERVICE_LINKED_ROLES: Record<string, string> = {
+const SERVICE_LINKED_ROLES: Record<string, string> = {
   'ecs.amazonaws.com': 'AWSServiceRoleForECS',
   'elasticloadbalancing.amazonaws.com': 'AWSServiceRoleForElasticLoadBalancing',
 };
@@ -167,7 +167,7 @@ const repositoryArn = (a: Region, name: string): string => `arn:aws:ecr:${a.regi
 const hostedZoneArn = (id: unknown): string => `arn:aws:route53:::hostedzone/${(str(id) ?? '').replace(/^\/hostedzone\//, '')}`;
 
 /** A DNS name as route53:ChangeResourceRecordSetsNormalizedRecordNames holds it: lower case, no final dot, other characters as \ooo. */
-export function normalizedRecordName(name: string): string {
+function normalizedRecordName(name: string): string {
   return [...name.toLowerCase().replace(/\.$/, '')].map((c) => (/[a-z0-9_.-]/.test(c) ? c : `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`)).join('');
 }
 /** The context keys Route 53 sets for a change batch: every name, type and action it changes. */
@@ -435,8 +435,9 @@ const MATCHERS: Record<string, (policy: string, actual: string) => boolean> = {
   Bool: (p, v) => p.toLowerCase() === v.toLowerCase(),
 };
 const NEGATED = new Set(['StringNotEquals', 'StringNotLike', 'ArnNotEquals', 'ArnNotLike']);
-/** Keys whose value is a list: IAM Access Analyzer flags single-valued operators on them, so they are refused. */
-const MULTIVALUED = /^(aws:TagKeys|route53:ChangeResourceRecordSets(NormalizedRecordNames|RecordTypes|Actions)|route53:VPCs)$/i;
+/** Keys whose value is a list (IAM Access Analyzer flags single-valued operators on them, so policies may not). */
+export const isListKey = (key: string): boolean =>
+  /^(aws:TagKeys|route53:ChangeResourceRecordSets(NormalizedRecordNames|RecordTypes|Actions)|route53:VPCs)$/i.test(key);
 
 interface Operator {
   base: string;
@@ -478,7 +479,7 @@ export function conditionHolds(operatorName: string, expected: string | string[]
 }
 
 /** Whether a statement's conditions all hold: operators ANDed, keys within an operator ANDed. */
-export function conditionsHold(condition: Condition | undefined, context: Record<string, ContextValue> | undefined): boolean {
+function conditionsHold(condition: Condition | undefined, context: Record<string, ContextValue> | undefined): boolean {
   return Object.entries(condition ?? {}).every(([operator, keys]) =>
     Object.entries(keys).every(([key, expected]) => conditionHolds(operator, expected, lookup(context, key))),
   );
@@ -503,7 +504,7 @@ export function validatePolicy(name: string, policy: PolicyDocument): void {
       const op = parseOperator(operator);
       if (!op) throw new Error(`policy for ${name}: unsupported condition operator ${operator}`);
       for (const key of Object.keys(keys ?? {})) {
-        if (MULTIVALUED.test(key) && !op.set && op.base !== 'Null')
+        if (isListKey(key) && !op.set && op.base !== 'Null')
           throw new Error(`policy for ${name}: ${key} holds a list: test it with ForAllValues: or ForAnyValue:, not ${operator}`);
       }
     }

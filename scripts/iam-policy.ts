@@ -3,7 +3,7 @@
 // user's own names (placeholders such as ${Cluster}), then grouped into statements with their conditions.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Condition, type ContextValue, type Permission, type PolicyDocument, type PolicyStatement, wildcardMatch } from '../emulator/iam.ts';
+import { type Condition, type ContextValue, isListKey, type Permission, type PolicyDocument, type PolicyStatement, wildcardMatch } from '../emulator/iam.ts';
 
 const root = resolve(import.meta.dirname, '..');
 export const observedPath = join(root, 'iam', 'observed.json');
@@ -112,9 +112,6 @@ export function observedLine(permission: Permission): string {
   return `${permission.action} ${generalise(permission.resource, permission.role)}${[...pairs].sort().join('')}`;
 }
 
-/** Keys that hold a list in the request context. */
-const LIST_KEYS = /^(aws:TagKeys|route53:ChangeResourceRecordSets(NormalizedRecordNames|RecordTypes|Actions))$/;
-
 /** A line read back as the permission it records (placeholders and all). */
 export function permissionOfLine(line: string): Permission {
   const [action = '', resource = '', ...pairs] = line.split(' ');
@@ -123,7 +120,7 @@ export function permissionOfLine(line: string): Permission {
     const at = pair.indexOf('=');
     const key = pair.slice(0, at);
     const value = pair.slice(at + 1);
-    if (LIST_KEYS.test(key)) context[key] = [...((context[key] as string[] | undefined) ?? []), value];
+    if (isListKey(key)) context[key] = [...((context[key] as string[] | undefined) ?? []), value];
     else context[key] = value;
   }
   return Object.keys(context).length ? { action, resource, context } : { action, resource };
@@ -185,7 +182,7 @@ function conditionsOf(action: string, context: Record<string, string[]>): Condit
     if (key === 'aws:TagKeys') add('ForAllValues:StringLike', key, values);
     else if (key === 'ecs:cluster') add('ArnLike', key, values);
     else if (key === 'route53:ChangeResourceRecordSetsNormalizedRecordNames') add('ForAllValues:StringLike', key, values);
-    else if (LIST_KEYS.test(key)) add('ForAllValues:StringEquals', key, values);
+    else if (isListKey(key)) add('ForAllValues:StringEquals', key, values);
     else if (LITERAL_KEYS.has(key)) add('StringEquals', key, values);
   }
   return condition;

@@ -265,20 +265,23 @@ catalog("a preview role: the catalog's policies for cluster previews, the previe
 
   test('refuses Route 53 changes to names outside the preview hosts, and in any other zone', async () => {
     const route53 = new Route53Client(config(world, 'provision-platform'));
-    const upsert = (zone: string, name: string) =>
+    // As provision-platform changes records: CREATE, alias A and ownership TXT.
+    const create = (zone: string, name: string) =>
       failure(
         route53.send(
           new ChangeResourceRecordSetsCommand({
             HostedZoneId: zone,
-            ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: name, Type: 'A', TTL: 60, ResourceRecords: [{ Value: '192.0.2.1' }] } }] },
+            ChangeBatch: {
+              Changes: [{ Action: 'CREATE', ResourceRecordSet: { Name: name, Type: 'TXT', TTL: 300, ResourceRecords: [{ Value: '"marker"' }] } }],
+            },
           }),
         ),
       );
-    expect(await upsert(previewZone, 'pr-3.preview.example.com')).toBe('allowed');
-    expect(await upsert(previewZone, 'preview.example.com')).toBe(
+    expect(await create(previewZone, 'pr-3.preview.example.com')).toBe('allowed');
+    expect(await create(previewZone, 'preview.example.com')).toBe(
       `AccessDenied: ${denied('route53:ChangeResourceRecordSets', `arn:aws:route53:::hostedzone/${previewZone}`)}`,
     );
-    expect(await upsert(otherZone, 'www.example.com')).toBe(
+    expect(await create(otherZone, 'www.example.com')).toBe(
       `AccessDenied: ${denied('route53:ChangeResourceRecordSets', `arn:aws:route53:::hostedzone/${otherZone}`)}`,
     );
     route53.destroy();
