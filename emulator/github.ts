@@ -1,7 +1,8 @@
 // The subset of GitHub's REST API the actions use (issue comments, deployments, deployment statuses,
-// pulls) and the release workflow uses (git refs, releases), with the JSON shapes and status codes
-// GitHub serves, mounted at /github (GITHUB_API_URL).
-// Pull requests exist only when a test creates them through POST /_emulator/github/pulls.
+// pulls, the authenticated user) and the release workflow uses (git refs, releases), with the JSON shapes
+// and status codes GitHub serves, mounted at /github (GITHUB_API_URL), and GraphQL's `viewer { login }` at
+// /github/graphql. Pull requests exist only when a test creates them through POST /_emulator/github/pulls;
+// a token is GITHUB_TOKEN unless a test names its identity through POST /_emulator/github/tokens.
 import { createHash } from 'node:crypto';
 import type { EmulatorContext, GithubRequest, GithubResponse } from './core/types.ts';
 
@@ -19,8 +20,18 @@ const BOT = {
   site_admin: false,
 };
 
+/** Who a token acts as: a person (a personal access token) or a GitHub App's bot (an installation token). */
+interface Identity {
+  kind: 'user' | 'app';
+  /** A person's login, or the app's slug (its bot is `<slug>[bot]`). */
+  name: string;
+  id: number;
+}
+const ACTIONS_APP: Identity = { kind: 'app', name: 'github-actions', id: BOT.id };
+
 interface Comment {
   id: number;
+  author: Identity;
   owner: string;
   repo: string;
   issue: number;
@@ -108,6 +119,19 @@ const invalid = (resource: string, field: string, code: string, message?: string
   status: 422,
   body: { message: 'Validation Failed', errors: [{ resource, code, field, ...(message ? { message } : {}) }], documentation_url: DOCS, status: '422' },
 });
+const login = (who: Identity) => (who.kind === 'app' ? `${who.name}[bot]` : who.name);
+function userView(who: Identity) {
+  if (who === ACTIONS_APP) return BOT;
+  return {
+    login: login(who),
+    id: who.id,
+    node_id: nodeId(who.kind === 'app' ? 'BOT' : 'U', who.id),
+    avatar_url: `https://avatars.githubusercontent.com/u/${who.id}?v=4`,
+    html_url: who.kind === 'app' ? `${WEB}/apps/${who.name}` : `${WEB}/${who.name}`,
+    type: who.kind === 'app' ? 'Bot' : 'User',
+    site_admin: false,
+  };
+}
 const obj = (b: unknown): Record<string, unknown> => (b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {});
 
 export function createGithubApi(ctx: EmulatorContext) {
@@ -117,8 +141,16 @@ export function createGithubApi(ctx: EmulatorContext) {
   let pulls = new Map<string, Pull>();
   let refs = new Map<string, Ref>();
   let releases = new Map<number, Release>();
+  let identities = new Map<string, Identity>();
   let nextId = 1_000_000_001;
   const refKey = (o: string, r: string, ref: string) => `${o}/${r}:${ref}`;
+
+  /** The identity behind the request's token; any token nobody named is the workflow's GITHUB_TOKEN. */
+  function identityOf(req: GithubRequest): Identity {
+    const header = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
+    const token = /^(?:bearer|token)\s+(\S+)$/i.exec(header)?.[1] ?? '';
+    return identities.get(token) ?? ACTIONS_APP;
+  }
 
   const pullKey = (o: string, r: string, n: number) => `${o}/${r}#${n}`;
 
@@ -148,7 +180,7 @@ export function createGithubApi(ctx: EmulatorContext) {
       issue_url: `${base}/repos/${c.owner}/${c.repo}/issues/${c.issue}`,
       id: c.id,
       node_id: nodeId('IC', c.id),
-      user: BOT,
+      user: userView(c.author),
       created_at: iso(c.created),
       updated_at: iso(c.updated),
       author_association: 'NONE',
@@ -321,6 +353,28 @@ export function createGithubApi(ctx: EmulatorContext) {
   const routes: Route[] = [
     {
       method: 'GET',
+      pattern: /^\/user$/,
+      operation: 'users/get-authenticated',
+      mutating: false,
+      handler(req) {
+        if (!req.headers.authorization) return { status: 401, body: { message: 'Requires authentication', documentation_url: DOCS, status: '401' } };
+        const who = identityOf(req);
+        // Installation tokens (GITHUB_TOKEN among them) have no user to show.
+        if (who.kind === 'app') {
+          return {
+            status: 403,
+            body: { message: 'Resource not accessible by integration', documentation_url: `${DOCS}/users/users#get-the-authenticated-user`, status: '403' },
+          };
+        }
+        const epoch = iso(Date.UTC(2020, 0, 1));
+        return {
+          status: 200,
+          body: { ...userView(who), name: null, company: null, blog: '', location: null, email: null, bio: null, created_at: epoch, updated_at: epoch },
+        };
+      },
+    },
+    {
+      method: 'GET',
       pattern: new RegExp(`^${R}/issues/(\\d+)/comments$`),
       operation: 'issues/list-comments',
       mutating: false,
@@ -333,6 +387,29 @@ export function createGithubApi(ctx: EmulatorContext) {
     },
     {
       method: 'POST',
+      pattern: /^\/graphql$/,
+      operation: 'graphql',
+      mutating: false,
+      handler(req) {
+        if (!req.headers.authorization) {
+          return {
+            status: 401,
+            body: {
+              message: 'This endpoint requires you to be authenticated.',
+              documentation_url: 'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql',
+            },
+          };
+        }
+        const query = obj(req.body).query;
+        // Only the viewer's login is modelled; GitHub reports a query it cannot run with 200 and `errors`.
+        if (typeof query !== 'string' || !/^\s*(?:query\s*)?\{\s*viewer\s*\{\s*login\s*\}\s*\}\s*$/.test(query)) {
+          return { status: 200, body: { errors: [{ message: 'The emulator answers only the query { viewer { login } }.' }] } };
+        }
+        return { status: 200, body: { data: { viewer: { login: login(identityOf(req)) } } } };
+      },
+    },
+    {
+      method: 'POST',
       pattern: new RegExp(`^${R}/issues/(\\d+)/comments$`),
       operation: 'issues/create-comment',
       mutating: true,
@@ -340,7 +417,7 @@ export function createGithubApi(ctx: EmulatorContext) {
         const body = obj(req.body).body;
         if (typeof body !== 'string') return invalid('IssueComment', 'body', 'missing_field');
         const now = ctx.clock.now();
-        const c: Comment = { id: nextId++, owner: o as string, repo: r as string, issue: Number(n), body, created: now, updated: now };
+        const c: Comment = { id: nextId++, author: identityOf(req), owner: o as string, repo: r as string, issue: Number(n), body, created: now, updated: now };
         comments.set(c.id, c);
         const view = commentView(c, base);
         return { status: 201, body: view, headers: { location: view.url } };
@@ -708,6 +785,17 @@ export function createGithubApi(ctx: EmulatorContext) {
     },
   ];
 
+  /** POST /tokens {token, user} or {token, app}: the token acts as that person, or as that app's bot. */
+  function nameToken(b: Record<string, unknown>): GithubResponse {
+    const name = b.user ?? b.app;
+    if (typeof b.token !== 'string' || !b.token || typeof name !== 'string' || !name || (b.user !== undefined) === (b.app !== undefined)) {
+      return { status: 400, body: { error: 'token and exactly one of user (a login) or app (a slug) are required, as strings' } };
+    }
+    const who: Identity = { kind: b.user !== undefined ? 'user' : 'app', name, id: nextId++ };
+    identities.set(b.token, who);
+    return { status: 201, body: { token: b.token, login: login(who), type: who.kind === 'app' ? 'Bot' : 'User' } };
+  }
+
   function baseUrl(req: GithubRequest): string {
     const host = req.headers.host;
     return `http://${typeof host === 'string' ? host : '127.0.0.1'}/github`;
@@ -745,6 +833,7 @@ export function createGithubApi(ctx: EmulatorContext) {
 
     /** POST /pulls {owner, repo, number, state?, headSha?, headRef?, baseRef?, title?, merged?}: create or update a pull request. */
     async handleControl(req: GithubRequest): Promise<GithubResponse> {
+      if (req.method === 'POST' && req.path === '/tokens') return nameToken(obj(req.body));
       if (req.method !== 'POST' || req.path !== '/pulls')
         return { status: 404, body: { error: `no control endpoint ${req.method} /_emulator/github${req.path}` } };
       const b = obj(req.body);
@@ -800,6 +889,7 @@ export function createGithubApi(ctx: EmulatorContext) {
     },
 
     reset(): void {
+      identities = new Map();
       comments = new Map();
       deployments = new Map();
       statuses = [];

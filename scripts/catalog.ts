@@ -79,6 +79,20 @@ export function codePermissions(action: string): string[] {
   return [...found].sort();
 }
 
+/**
+ * What other roles need for an input of the action to work: permissions the action never uses itself,
+ * so no test records them into its policy.
+ */
+export function policyNotes(action: ActionMetadata): string[] {
+  const notes: string[] = [];
+  if (action.inputs['enable-execute-command']) {
+    notes.push(
+      'With `enable-execute-command: true`, ECS Exec sessions run under the **task role** (`taskRoleArn` of the task definition), not this one: it needs `ssmmessages:CreateControlChannel`, `ssmmessages:CreateDataChannel`, `ssmmessages:OpenControlChannel` and `ssmmessages:OpenDataChannel` on `*`. Whoever opens the shell needs `ecs:ExecuteCommand` on the cluster and task.',
+    );
+  }
+  return notes;
+}
+
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
 }
@@ -142,7 +156,7 @@ export function renderCatalog(actions = readActions(), observed = readObserved()
   ];
   for (const [name, action] of actions) {
     const required = Object.entries(action.inputs).filter(([, input]) => input.required);
-    lines.push('', `## ${name}`, '', escapeCell(action.description), '', '```yaml', `- uses: acme/ecs-deploy-actions/actions/${name}@v1`);
+    lines.push('', `## ${name}`, '', escapeCell(action.description), '', '```yaml', `- uses: OWNER/ecs-deploy-actions/actions/${name}@v1`);
     if (required.length > 0) {
       lines.push('  with:', ...required.map(([input]) => `    ${input}: ${examples[input] ?? '<value>'}`));
     }
@@ -158,6 +172,7 @@ export function renderCatalog(actions = readActions(), observed = readObserved()
     if (policy.Statement.length === 0) lines.push('No AWS call of this action has been recorded yet: run `npm run iam`.', '');
     else lines.push('The least-privilege policy for the role the workflow assumes, with [placeholders](#placeholders) for your names:', '');
     lines.push('```json', JSON.stringify(policy, null, 2), '```');
+    for (const note of policyNotes(action)) lines.push('', note);
     const untested = unexercised(name, observed);
     if (untested.length > 0) {
       lines.push(

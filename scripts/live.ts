@@ -14,7 +14,7 @@ import {
   ElasticLoadBalancingV2Client,
   paginateDescribeTargetGroups,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { environmentNames } from '../src/environment.ts';
+import { environmentNames, isOwnedBy } from '../src/environment.ts';
 import { type BundleRun, root, runAction } from './run-action.ts';
 
 export const DEFAULT_IMAGE = 'public.ecr.aws/nginx/nginx:stable';
@@ -24,9 +24,6 @@ export const CRASH_COMMAND = ['sh', '-c', 'echo "live check: crashing on purpose
 const CONTAINER = 'app';
 
 // The ownership tags of the naming contract (src/environment.ts) that say a resource is this run's.
-const TAG_ENVIRONMENT = 'ecs-deploy-actions:environment';
-const TAG_CLUSTER = 'ecs-deploy-actions:cluster';
-const TAG_REPOSITORY = 'ecs-deploy-actions:repository';
 
 /** Each option, the variable it defaults from, and its fallback (none: required). */
 const OPTIONS = {
@@ -366,10 +363,8 @@ async function leftovers(
   clients: { ecs: ECSClient; elb: ElasticLoadBalancingV2Client; logs: CloudWatchLogsClient },
   where: { cluster: string; environment: string; repository: string; listenerArn: string },
 ): Promise<string[]> {
-  const wanted: Record<string, string> = { [TAG_ENVIRONMENT]: where.environment, [TAG_CLUSTER]: where.cluster, [TAG_REPOSITORY]: where.repository };
-  // Resources made before the cluster and repository tags carry only the environment's: those count too.
-  const ours = (tags: Record<string, string>): boolean =>
-    tags[TAG_ENVIRONMENT] === where.environment && [TAG_CLUSTER, TAG_REPOSITORY].every((key) => tags[key] === undefined || tags[key] === wanted[key]);
+  const identity = { repository: where.repository, cluster: where.cluster, environment: where.environment };
+  const ours = (tags: Record<string, string>): boolean => isOwnedBy(tags, identity);
   const fromList = (tags: { key?: string | undefined; value?: string | undefined }[] | undefined): Record<string, string> =>
     Object.fromEntries((tags ?? []).map((tag) => [tag.key ?? '', tag.value ?? '']));
   const left: string[] = [];

@@ -18,6 +18,8 @@ export interface BundleRun {
 }
 
 export interface ActionRunOptions {
+  /** The entry point, for a bundle other than ours (a third party's, unchanged); default dist/<action>/index.js. */
+  script?: string;
   inputs?: Record<string, string> | undefined;
   /** The step's environment; the file commands and inputs are the runner's and always win. */
   env?: Record<string, string> | undefined;
@@ -70,7 +72,7 @@ export async function runAction(action: string, options: ActionRunOptions = {}):
     ...inputs,
   };
   try {
-    const child = spawn(node24, [join(root, 'dist', action, 'index.js')], { env, cwd: root });
+    const child = spawn(node24, [options.script ?? join(root, 'dist', action, 'index.js')], { env, cwd: root });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -160,13 +160,30 @@ export function environmentNames(cluster: string, environment: string): Environm
   };
 }
 
-/** Whether an environment name matches a glob such as pr-* (only * and ? are special). */
+/**
+ * Whether an environment name matches a glob such as pr-* (only * and ? are special). No RegExp: a
+ * pattern like *a*a*a*b would backtrack exponentially. The pieces between stars are placed left to
+ * right, each at its leftmost fit (which leaves the most room for the rest), so no star is revisited:
+ * O(n·s) time for a name of length n and a longest piece of length s.
+ */
 export function matchesPattern(environment: string, pattern: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(environment);
+  const fitsAt = (piece: string, at: number) => {
+    for (let i = 0; i < piece.length; i++) if (piece[i] !== '?' && piece[i] !== environment[at + i]) return false;
+    return true;
+  };
+  const pieces = pattern.split('*');
+  const first = pieces[0] ?? '';
+  if (pieces.length === 1) return environment.length === first.length && fitsAt(first, 0);
+  const last = pieces.at(-1) ?? '';
+  const end = environment.length - last.length;
+  if (end < first.length || !fitsAt(first, 0) || !fitsAt(last, end)) return false;
+  let from = first.length;
+  for (const piece of pieces.slice(1, -1)) {
+    while (from + piece.length <= end && !fitsAt(piece, from)) from++;
+    if (from + piece.length > end) return false;
+    from += piece.length;
+  }
+  return true;
 }
 
 /** Protected environments are refused by destructive actions unless explicitly allowed. */

@@ -12,6 +12,8 @@ export interface EnvironmentFacts {
   revision?: string;
   status?: string;
   monthlyCost?: string;
+  /** The ECS Exec command line for a running task; "" when there is none (it names a task that is gone). */
+  shell?: string;
 }
 
 const MARKER = 'ecs-deploy-actions:environment-comment';
@@ -32,6 +34,8 @@ export class GithubReport {
   readonly #env: NodeJS.ProcessEnv;
   /** The deployment `deploying` created, which `deployed` ends. */
   #deploymentId: number | undefined;
+  /** Who the token writes as, asked once. */
+  #login: Promise<string> | undefined;
 
   /**
    * undefined without a token or a repository: the step then works without GitHub. The pull request is
@@ -45,7 +49,7 @@ export class GithubReport {
     const env = options.env ?? process.env;
     const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/');
     if (!token || !owner || !repo) return undefined;
-    const client = new GithubClient(token, env.GITHUB_API_URL || 'https://api.github.com');
+    const client = new GithubClient(token, env.GITHUB_API_URL || 'https://api.github.com', env.GITHUB_GRAPHQL_URL);
     return new GithubReport(client, environment, { owner, repo }, options.pullRequest ?? pullRequestOfEvent(env), env);
   }
 
@@ -142,11 +146,21 @@ export class GithubReport {
     });
   }
 
-  /** Our comment for this environment, found by its marker on any page of the pull request's comments. */
+  /**
+   * Our comment for this environment, found by its marker on any page of the pull request's comments.
+   * Only one the token's own identity wrote: anyone can paste the marker, and a token that may edit
+   * comments may edit theirs.
+   */
   async #findComment(path: string): Promise<{ id: number; state: CommentState } | undefined> {
+    this.#login ??= this.#client.login();
+    const login = (await this.#login).toLowerCase();
     for (let page = 1; page <= 30; page++) {
-      const comments = await this.#client.request<{ id: number; body?: string }[]>('GET', `${path}?per_page=100&page=${page}`);
+      const comments = await this.#client.request<{ id: number; body?: string; user?: { login?: string } | null }[]>(
+        'GET',
+        `${path}?per_page=100&page=${page}`,
+      );
       for (const comment of comments) {
+        if (comment.user?.login?.toLowerCase() !== login) continue;
         const state = parseState(comment.body ?? '');
         if (state?.environment === this.#environment) return { id: comment.id, state };
       }
@@ -196,6 +210,7 @@ export function renderComment(state: CommentState): string {
     ['Status', state.status],
     ['Image', state.image ? `\`${state.image}\`` : undefined],
     ['Revision', state.revision],
+    ['Shell', state.shell && !state.destroyed ? `\`${state.shell}\`` : undefined],
     ['Estimated cost', state.monthlyCost && !state.destroyed ? `$${state.monthlyCost} a month` : undefined],
     ['Updated', [state.updatedAt?.replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d).*$/, '$1 $2 UTC'), state.updatedBy ? `by ${state.updatedBy}` : ''].join(' ').trim()],
   ];

@@ -33,20 +33,55 @@ export function pullRequestName(ref: PullRequestRef): string {
   return `${ref.owner}/${ref.repo}#${ref.number}`;
 }
 
+/** The bot GITHUB_TOKEN writes as: the github-actions app's. */
+export const ACTIONS_BOT = 'github-actions[bot]';
+
 export class GithubClient {
   readonly #token: string;
   readonly #baseUrl: string;
+  readonly #graphqlUrl: string;
 
-  /** The base URL comes from GITHUB_API_URL, which runners set (GitHub Enterprise and the emulator differ from api.github.com). */
-  constructor(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com') {
+  /**
+   * The base URL comes from GITHUB_API_URL, which runners set (GitHub Enterprise and the emulator differ
+   * from api.github.com); GraphQL's from GITHUB_GRAPHQL_URL, else beside it as on github.com.
+   */
+  constructor(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com', graphqlUrl = process.env.GITHUB_GRAPHQL_URL) {
     this.#token = token;
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#graphqlUrl = graphqlUrl || `${this.#baseUrl}/graphql`;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#send(method, `${this.#baseUrl}${path}`, `${method} ${path}`, body);
+  }
+
+  /**
+   * The login this token writes comments as. GET /user answers for a person's token; an installation
+   * token (GITHUB_TOKEN, a GitHub App's) gets 403 there, and GraphQL's viewer names its bot instead.
+   */
+  async login(): Promise<string> {
+    try {
+      return (await this.request<{ login: string }>('GET', '/user')).login;
+    } catch (error) {
+      if (!(error instanceof GithubError) || error.status !== 403) throw error;
+    }
+    try {
+      const answer = await this.#send<{ data?: { viewer?: { login?: unknown } } }>('POST', this.#graphqlUrl, 'POST /graphql', {
+        query: 'query { viewer { login } }',
+      });
+      const login = answer.data?.viewer?.login;
+      if (typeof login === 'string' && login) return login;
+    } catch (error) {
+      if (!(error instanceof GithubError)) throw error;
+    }
+    // No GraphQL answer (an Enterprise proxy passing REST only, say): the usual installation token is GITHUB_TOKEN.
+    return ACTIONS_BOT;
+  }
+
+  async #send<T>(method: string, url: string, what: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
-      response = await fetch(`${this.#baseUrl}${path}`, {
+      response = await fetch(url, {
         method,
         headers: {
           accept: 'application/vnd.github+json',
@@ -59,7 +94,7 @@ export class GithubClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
-      throw new GithubError(0, `${method} ${path}: GitHub could not be reached (${error instanceof Error ? error.message : String(error)})`);
+      throw new GithubError(0, `${what}: GitHub could not be reached (${error instanceof Error ? error.message : String(error)})`);
     }
     const text = await response.text();
     if (!response.ok) {
@@ -71,9 +106,14 @@ export class GithubClient {
           return text;
         }
       })();
-      throw new GithubError(response.status, `${method} ${path}: ${response.status} ${message}`.trim());
+      throw new GithubError(response.status, `${what}: ${response.status} ${message}`.trim());
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      // A proxy's page with 200: GitHub trouble, which never fails the step.
+      throw new GithubError(response.status, `${what}: ${response.status} with a body that is not JSON`);
+    }
   }
 
   async getPullRequest(ref: PullRequestRef): Promise<PullRequest> {

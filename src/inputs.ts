@@ -1,4 +1,6 @@
 // Typed, validated action inputs: every string an action reads is parsed here, once, up front.
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { InputError, type InputProblem, inputError } from './errors.ts';
 import { rawInput, setSecret } from './runner.ts';
 
@@ -316,16 +318,80 @@ export function token(): Parser<string> {
   };
 }
 
-/** A path relative to the workspace; refuses absolute paths and .. so a step cannot read outside the checkout. */
-export function workspacePath(): Parser<string> {
+/**
+ * A path relative to the workspace (GITHUB_WORKSPACE), kept as given (build settings and cache keys
+ * name it so). Refuses absolute paths, "..", and symlinks that lead out of the workspace and RUNNER_TEMP.
+ */
+export function workspacePath(env: NodeJS.ProcessEnv = process.env): Parser<string> {
+  const fix = 'give a path relative to the repository root, without "..".';
   return (raw, { input }) => {
-    if (raw.length > 4096)
-      throw inputError(input, `is ${raw.length} characters long; a path has at most 4096.`, 'give a path relative to the repository root.');
-    if (raw.startsWith('/') || raw.split(/[\\/]/).includes('..')) {
-      throw inputError(input, `${quote(raw)} points outside the repository.`, 'give a path relative to the repository root, without "..".');
-    }
+    if (raw.length > 4096) throw inputError(input, `is ${raw.length} characters long; a path has at most 4096.`, fix);
+    if (raw.startsWith('/') || hasParentStep(raw)) throw inputError(input, `${quote(raw)} points outside the repository.`, fix);
+    const leak = leadsOutside(resolve(workspaceOf(env), raw), env);
+    if (leak)
+      throw inputError(
+        input,
+        `${quote(raw)} leads through a symlink to ${quote(leak)}, outside the workspace and RUNNER_TEMP.`,
+        'give the real path inside the repository.',
+      );
     return raw;
   };
+}
+
+/**
+ * A file in the workspace (relative to it, or absolute) or under RUNNER_TEMP, where
+ * amazon-ecs-render-task-definition writes the file whose absolute path it outputs. Symlinks are
+ * followed before the check; the result is the file's real absolute path, the one that was checked.
+ */
+export function runnerFile(env: NodeJS.ProcessEnv = process.env): Parser<string> {
+  const fix = 'give a file in the workspace (relative to the repository root) or under RUNNER_TEMP, such as the output of amazon-ecs-render-task-definition.';
+  return (raw, { input }) => {
+    if (raw.length > 4096) throw inputError(input, `is ${raw.length} characters long; a path has at most 4096.`, fix);
+    if (hasParentStep(raw)) throw inputError(input, `${quote(raw)} has a ".." step.`, fix);
+    const path = resolve(workspaceOf(env), raw);
+    const leak = leadsOutside(path, env);
+    if (leak !== undefined) {
+      const through = leak === path ? '' : ` (it leads to ${quote(leak)})`;
+      throw inputError(input, `${quote(raw)} is outside the workspace and RUNNER_TEMP${through}.`, fix);
+    }
+    const real = realPath(path);
+    if (!isFile(real)) throw inputError(input, `${quote(raw)} is not a file.`, fix);
+    return real;
+  };
+}
+
+function hasParentStep(raw: string): boolean {
+  return raw.split(/[\\/]/).includes('..');
+}
+
+/** Where relative paths start: the checkout, as @actions/cache and the runner's working directory take it. */
+function workspaceOf(env: NodeJS.ProcessEnv): string {
+  return env.GITHUB_WORKSPACE || process.cwd();
+}
+
+/** The real path `path` leads to when that is outside both the workspace and RUNNER_TEMP; undefined when inside. */
+function leadsOutside(path: string, env: NodeJS.ProcessEnv): string | undefined {
+  const real = realPath(path);
+  const roots = [workspaceOf(env), env.RUNNER_TEMP].filter((root): root is string => Boolean(root)).map(realPath);
+  return roots.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`)) ? undefined : real;
+}
+
+/** realpath, also for a path that does not exist yet: its deepest existing directory resolved, the rest appended. */
+function realPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPath(parent), basename(path));
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 // ---- names AWS accepts ----

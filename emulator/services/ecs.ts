@@ -249,6 +249,12 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         if (c.reason) cv.reason = c.reason;
         if (c.cpu !== undefined) cv.cpu = String(c.cpu);
         if (c.memory !== undefined) cv.memory = String(c.memory);
+        // ECS Exec's agent runs beside each container of a task launched with it.
+        if (t.enableExecuteCommand) {
+          const agent: Json = { name: 'ExecuteCommandAgent', lastStatus: c.lastStatus === 'RUNNING' || c.lastStatus === 'STOPPED' ? c.lastStatus : 'PENDING' };
+          if (t.startedAt) agent.lastStartedAt = t.startedAt;
+          cv.managedAgents = [agent];
+        }
         return cv;
       }),
       version: t.version,
@@ -272,7 +278,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         },
       ],
       healthStatus: t.healthStatus,
-      enableExecuteCommand: false,
+      enableExecuteCommand: t.enableExecuteCommand,
       ephemeralStorage: { sizeInGiB: 20 },
     };
     for (const k of [
@@ -325,6 +331,19 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     };
     for (const k of ['finishedAt', 'stoppedAt', 'statusReason', 'rollback', 'lifecycleStage'] as const) if (sd[k] !== undefined) view[k] = sd[k];
     return view;
+  }
+
+  /** The container instance attributes AWS derives from a task definition (Fargate provides them all). */
+  function requiredAttributes(body: Json): { name: string }[] {
+    const containers = arr<Json>(body.containerDefinitions);
+    const names: string[] = [];
+    if (containers.some((cd) => (cd.logConfiguration as Json | undefined)?.logDriver === 'awslogs')) {
+      names.push('com.amazonaws.ecs.capability.logging-driver.awslogs', 'com.amazonaws.ecs.capability.docker-remote-api.1.19');
+      if (body.executionRoleArn) names.push('ecs.capability.execution-role-awslogs');
+    }
+    if (body.networkMode === 'awsvpc') names.push('ecs.capability.task-eni', 'com.amazonaws.ecs.capability.docker-remote-api.1.18');
+    if (containers.some((cd) => cd.healthCheck)) names.push('ecs.capability.container-health-check', 'com.amazonaws.ecs.capability.docker-remote-api.1.24');
+    return [...new Set(names)].map((name) => ({ name }));
   }
 
   // ---- validation helpers ----
@@ -830,7 +849,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
           body.volumes = arr(input.volumes);
           body.placementConstraints = arr(input.placementConstraints);
           body.compatibilities = networkMode === 'awsvpc' && input.cpu && input.memory ? ['EC2', 'FARGATE'] : ['EC2'];
-          body.requiresAttributes = [];
+          body.requiresAttributes = requiredAttributes(body);
           if (networkMode) body.networkMode = networkMode;
           if (input.cpu !== undefined) body.cpu = String(input.cpu);
           if (input.memory !== undefined) body.memory = String(input.memory);
@@ -1230,6 +1249,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
               tags,
             };
             if (startedBy) opts.startedBy = startedBy;
+            if (input.enableExecuteCommand === true) opts.enableExecuteCommand = true;
             return scheduler.createTask(opts);
           });
           return { tasks: tasks.map((t) => taskView(t, [])), failures: [] };

@@ -21,13 +21,13 @@ import {
   pullRequestReference,
   readInputs,
   required,
+  runnerFile,
   secret,
   securityGroupId,
   splitArn,
   subnetId,
   text,
   withDefault,
-  workspacePath,
 } from '../inputs.ts';
 
 /** Fargate's valid memory (MiB) for each CPU size (units), from the ECS task-size table. */
@@ -98,7 +98,7 @@ export const provisionPlatformInputs = {
   ),
   'path-pattern': optional(text({ maxLength: 128, pattern: /^\/[A-Za-z0-9_\-.$/~"'@:+*?&]*$/, expected: 'a path pattern starting with /, such as /api/*' })),
   image: optional(imageReference()),
-  'task-definition': optional(workspacePath()),
+  'task-definition': optional(runnerFile()),
   'execution-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
   'task-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
   'container-name': withDefault('app', ecsName('container')),

@@ -6,7 +6,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VERSION } from '../version.ts';
-import { archiveFileName, cacheVersion, createArchive, detectCompression, extractArchive, type TarSettings } from './archive.ts';
+import { archiveFileName, cacheVersion, createArchive, detectCompression, extractArchive, type TarSettings, UnsafeArchiveError } from './archive.ts';
 import { downloadBlob, uploadBlob } from './blob.ts';
 import { CacheFailure, DEFAULT_RETRY_DELAYS_MS, withRetries } from './http.ts';
 
@@ -118,8 +118,9 @@ export async function restoreDirectory(service: CacheService, options: RestoreOp
     const archive = join(temp, archiveFileName(compression));
     const bytes = await downloadBlob(url, archive, { retryDelaysMs: delays });
     try {
-      await extractArchive(archive, compression, tarSettings(options));
+      await extractArchive(archive, options.directory, compression, tarSettings(options));
     } catch (error) {
+      if (error instanceof UnsafeArchiveError) throw error;
       throw new Error(`extracting the archive failed, the directory may be partly restored: ${(error as Error).message}`);
     }
     const result: RestoreResult = { outcome: matchedKey === options.key ? 'hit' : 'partial', bytes };

@@ -101,6 +101,37 @@ test('provision, a push, a crash, then close: one comment edited in place, deplo
   }
 }, 240_000);
 
+test('a comment carrying our marker that someone else wrote is never edited; the one the token wrote is, whoever the token is', async () => {
+  // Anyone can paste the marker; GITHUB_TOKEN may edit anyone's comment, so the author decides.
+  await world.control('/_emulator/github/tokens', { token: 'ghp_mallory', user: 'mallory' });
+  await world.control('/_emulator/github/tokens', { token: 'ghp_deployer', user: 'deploy-bot' });
+  const marker = '<!-- ecs-deploy-actions:environment-comment {"environment":"pr-12"} -->';
+  const pasted = `${marker}\n\nIgnore the environment below; deploy [here](https://evil.example.com) instead.`;
+  const posted = await fetch(`${world.emulator.githubApiUrl}/repos/acme/web/issues/12/comments`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer ghp_mallory', 'content-type': 'application/json' },
+    body: JSON.stringify({ body: pasted }),
+  });
+  expect(posted.status).toBe(201);
+  type Thread = { id: number; body: string; user: { login: string } }[];
+  const thread = () => github<Thread>('/repos/acme/web/issues/12/comments?per_page=100');
+
+  // GITHUB_TOKEN (/user: 403) writes as github-actions[bot]; a person's token as that person. Each runs twice.
+  for (const githubToken of [token, token, 'ghp_deployer', 'ghp_deployer']) {
+    const teardown = await world.run('teardown-env', {
+      inputs: { cluster: 'previews', environment: 'pr-12', 'github-token': githubToken },
+      event: pullRequestEvent(12, 'closed', HEAD_1),
+      env: { GITHUB_EVENT_NAME: 'pull_request' },
+    });
+    expect(teardown.exitCode).toBe(0);
+    expect(teardown.stdout).not.toContain('::warning title=GitHub');
+  }
+  const comments = await thread();
+  expect(comments.map((comment) => comment.user.login)).toEqual(['mallory', 'github-actions[bot]', 'deploy-bot']);
+  expect(comments[0]?.body).toBe(pasted);
+  for (const ours of comments.slice(1)) expect(ours.body).toContain('### Preview environment `pr-12`: destroyed');
+}, 120_000);
+
 test('a token GitHub refuses is a warning naming the permission; the teardown itself succeeds', async () => {
   // A GitHub that refuses everything, as it does a token without the permission.
   const refusing = createServer((_request, response) => {
@@ -123,3 +154,61 @@ test('a token GitHub refuses is a warning naming the permission; the teardown it
     refusing.close();
   }
 }, 60_000);
+
+test('rollback-to-revision and scale-schedule keep the comment true: the revision gone back to, its image, asleep, awake', async () => {
+  const provision = await run(
+    'provision-platform',
+    {
+      environment: 'pr-8',
+      cluster: 'previews',
+      'listener-arn': listenerArn,
+      'host-pattern': '{env}.preview.example.com',
+      image: 'web:v1',
+      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      subnets: SUBNETS.join(','),
+      'security-groups': SECURITY_GROUP,
+      'health-check-interval': '10s',
+    },
+    pullRequestEvent(8, 'opened', HEAD_1),
+  );
+  expect(provision.exitCode).toBe(0);
+  const push = await run(
+    'rollout-with-circuit-breaker',
+    { cluster: 'previews', environment: 'pr-8', image: 'web:v2' },
+    pullRequestEvent(8, 'synchronize', HEAD_2),
+  );
+  expect(push.exitCode).toBe(0);
+  expect((await comments(8))[0]?.body).toContain('| Revision | previews_pr-8:2 |');
+
+  const back = await run('rollback-to-revision', { cluster: 'previews', environment: 'pr-8', to: 'previous' }, pullRequestEvent(8, 'synchronize', HEAD_2));
+  expect(back.exitCode).toBe(0);
+  expect(back.stdout).not.toContain('::warning title=GitHub');
+  expect(back.summary).toContain('| pr-8 | previews_pr-8:2 | previews_pr-8:1 | web:v1 |');
+  let thread = await comments(8);
+  expect(thread).toHaveLength(1);
+  expect(thread[0]?.body).toContain('| Revision | previews_pr-8:1 |');
+  expect(thread[0]?.body).toContain('| Image | `web:v1` |');
+  expect(thread[0]?.body).toContain('| Status | successful (rolled back from previews_pr-8:2) |');
+  const rollbackDeployment = (await deployments('pr-8'))[0];
+  expect((await statuses(rollbackDeployment?.id ?? 0)).map((status) => status.state)).toEqual(['success', 'in_progress']);
+
+  // The nightly schedule has no pull request of its own: the comment is the one provision recorded on the service.
+  const schedule = { schedule: '0 20 * * 1-5', repository: { full_name: 'acme/web' } };
+  for (const [mode, status] of [
+    ['sleep', 'asleep'],
+    ['wake', 'awake'],
+  ] as const) {
+    const scaled = await world.run('scale-schedule', {
+      inputs: { mode, cluster: 'previews', environments: 'pr-8', 'github-token': token },
+      event: schedule,
+      env: { GITHUB_EVENT_NAME: 'schedule' },
+    });
+    expect(scaled.exitCode).toBe(0);
+    expect(scaled.stdout).toContain(`::add-mask::${token}`);
+    thread = await comments(8);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]?.body).toContain(`| Status | ${status} |`);
+    expect(thread[0]?.body).toContain('| Revision | previews_pr-8:1 |');
+    expect(thread[0]?.body).toContain('| Image | `web:v1` |');
+  }
+}, 240_000);

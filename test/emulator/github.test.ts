@@ -173,3 +173,60 @@ describe('pull requests', () => {
     ]);
   });
 });
+
+describe('who a token is', () => {
+  const as = async (token: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const name = (body: unknown) => fetch(`${emu.endpoint}/_emulator/github/tokens`, { method: 'POST', body: JSON.stringify(body) });
+
+  it('GET /user: a person, 403 for installation tokens, 401 without one; GraphQL viewer names every kind', async () => {
+    expect((await name({ token: 'ghp_mallory', user: 'mallory' })).status).toBe(201);
+    expect((await name({ token: 'ghs_deployer', app: 'acme-deployer' })).status).toBe(201);
+    expect((await name({ token: 'x', user: 'a', app: 'b' })).status).toBe(400);
+
+    expect(await as('ghp_mallory', 'GET', '/user')).toMatchObject({ status: 200, body: { login: 'mallory', type: 'User', id: expect.any(Number) } });
+    for (const token of ['ghs_deployer', 'ghs_workflow']) {
+      expect(await as(token, 'GET', '/user')).toEqual({
+        status: 403,
+        body: {
+          message: 'Resource not accessible by integration',
+          documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+          status: '403',
+        },
+      });
+    }
+    expect((await fetch(`${api}/user`)).status).toBe(401);
+
+    const viewer = (token: string) => as(token, 'POST', '/graphql', { query: 'query { viewer { login } }' });
+    expect(await viewer('ghp_mallory')).toEqual({ status: 200, body: { data: { viewer: { login: 'mallory' } } } });
+    expect(await viewer('ghs_deployer')).toEqual({ status: 200, body: { data: { viewer: { login: 'acme-deployer[bot]' } } } });
+    expect(await viewer('ghs_workflow')).toEqual({ status: 200, body: { data: { viewer: { login: 'github-actions[bot]' } } } });
+    expect((await as('ghs_workflow', 'POST', '/graphql', { query: '{ repository(owner: "a", name: "b") { id } }' })).body).toMatchObject({
+      errors: [expect.objectContaining({ message: expect.any(String) })],
+    });
+  });
+
+  it('a comment carries the identity that wrote it', async () => {
+    await name({ token: 'ghp_mallory', user: 'mallory' });
+    const theirs = await as('ghp_mallory', 'POST', '/repos/acme/shop/issues/7/comments', { body: 'hi' });
+    const ours = await as('ghs_workflow', 'POST', '/repos/acme/shop/issues/7/comments', { body: 'hello' });
+    expect(theirs.body.user).toMatchObject({ login: 'mallory', type: 'User', html_url: 'https://github.com/mallory' });
+    expect(ours.body.user).toEqual({
+      login: 'github-actions[bot]',
+      id: 41898282,
+      node_id: 'MDM6Qm90NDE4OTgyODI=',
+      avatar_url: 'https://avatars.githubusercontent.com/in/15368?v=4',
+      html_url: 'https://github.com/apps/github-actions',
+      type: 'Bot',
+      site_admin: false,
+    });
+    const listed = await fetch(`${api}/repos/acme/shop/issues/7/comments`);
+    expect(((await listed.json()) as { user: { login: string } }[]).map((comment) => comment.user.login)).toEqual(['mallory', 'github-actions[bot]']);
+  });
+});

@@ -19,6 +19,8 @@ export async function provisioned(
     tags?: Record<string, string>;
     /** Default acme/web, the repository every bundle run is from. */
     repository?: string;
+    /** Default <environment>.preview.example.com. */
+    host?: string;
   },
 ): Promise<{ targetGroupArn: string }> {
   const { cluster, environment } = options;
@@ -39,7 +41,7 @@ export async function provisioned(
     new CreateRuleCommand({
       ListenerArn: options.listenerArn,
       Priority: priority++,
-      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`${environment}.preview.example.com`] } }],
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [options.host ?? `${environment}.preview.example.com`] } }],
       Actions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
       Tags: elbTags,
     }),

@@ -27,6 +27,8 @@ import { ACTION_OF, deriveSeed, makePlan, type Plan, planCounts, type Step } fro
 import { type Dump, differences, ownerOf, type Resource, resources } from './state.ts';
 
 export const CLUSTER = 'previews';
+/** Where the soak's own environments live: every bundle run is from repository acme/web. */
+const SOAK = { cluster: CLUSTER, repository: 'acme/web' };
 const EXECUTION_ROLE = 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole';
 /** A run not planned to be killed that takes this long is hung: it is killed and counted as a violation. */
 const HANG_MS = 240_000;
@@ -125,7 +127,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     recordCall(call);
   };
   try {
-    const { listenerArn } = await seedForeign(world);
+    const { listenerArn } = await seedForeign(world, plan.environments);
     const dump = () => world.control<Dump>('/_emulator/state');
     const before = resources(await dump());
     report.foreignSeeded = before.length;
@@ -311,7 +313,7 @@ function apply(model: Expected, step: Step, run: BundleRun): void {
 
 /** Where the environment differs from its model; with steady, also whether its deployment has settled. */
 function checkEnvironment(all: Resource[], environment: string, model: Expected, steady: boolean): string[] {
-  const owned = all.filter((resource) => resource.live && resource.kind !== 'cluster' && ownerOf(resource.tags) === environment);
+  const owned = all.filter((resource) => resource.live && resource.kind !== 'cluster' && ownerOf(resource.tags, SOAK) === environment);
   if (!model.present) return owned.map((resource) => `${environment} is torn down, but its ${resource.kind} ${resource.id} is left`);
   const problems: string[] = [];
   const of = (kind: string) => owned.filter((resource) => resource.kind === kind);
@@ -345,7 +347,7 @@ function checkEnvironment(all: Resource[], environment: string, model: Expected,
 
 /** After a reported mismatch, the model follows what is there, so one fault is reported once. */
 function resync(model: Expected, all: Resource[], environment: string): void {
-  const service = all.find((resource) => resource.live && resource.kind === 'service' && ownerOf(resource.tags) === environment);
+  const service = all.find((resource) => resource.live && resource.kind === 'service' && ownerOf(resource.tags, SOAK) === environment);
   if (!service) {
     Object.assign(model, { present: false, asleep: false });
     return;
@@ -367,10 +369,23 @@ function resync(model: Expected, all: Resource[], environment: string): void {
  * targeted, an untagged service with its log group, target group and rule, look-alikes named like the
  * soak's environments, a target group another tool tagged for one of them, and a scalable target.
  */
-async function seedForeign(world: World): Promise<{ listenerArn: string }> {
+async function seedForeign(world: World, environments: string[]): Promise<{ listenerArn: string }> {
   await world.ecs.send(new CreateClusterCommand({ clusterName: CLUSTER, capacityProviders: ['FARGATE', 'FARGATE_SPOT'] }));
   const { listenerArn } = await sharedListener(world, 'soak-shared', { https: true });
   await provisioned(world, { cluster: CLUSTER, listenerArn, environment: 'other-1' });
+  // Every repository has the soak's environment names: the same names in another cluster of this repository,
+  // and in another repository's cluster, on the same listener; and another repository's environment in this cluster.
+  const lookAlikes = [
+    { repository: 'acme/web', cluster: 'soak-b' },
+    { repository: 'acme/shop', cluster: 'soak-c' },
+  ];
+  for (const { repository, cluster } of lookAlikes) {
+    await world.ecs.send(new CreateClusterCommand({ clusterName: cluster, capacityProviders: ['FARGATE'] }));
+    for (const environment of environments.slice(0, 3)) {
+      await provisioned(world, { cluster, listenerArn, environment, repository, host: `${environment}.${cluster}.soak.example.com` });
+    }
+  }
+  await provisioned(world, { cluster: CLUSTER, listenerArn, environment: 'shop-1', repository: 'acme/shop', host: 'shop-1.soak.example.com' });
   await seedService(world, { cluster: CLUSTER, service: 'legacy-web', image: 'web:legacy', desiredCount: 1 });
   await seedService(world, { cluster: CLUSTER, service: 'soak-1-worker', image: 'web:worker', desiredCount: 1, family: 'previews-soak-1-worker' });
   const vpc = { Protocol: 'HTTP' as const, Port: 8080, VpcId: 'vpc-0e1a2b3c4d5e6f701', TargetType: 'ip' as const };
@@ -408,7 +423,8 @@ async function seedForeign(world: World): Promise<{ listenerArn: string }> {
     }),
   );
   aas.destroy();
-  await settled(world, CLUSTER, ['other-1', 'legacy-web', 'soak-1-worker']);
+  await settled(world, CLUSTER, ['other-1', 'shop-1', 'legacy-web', 'soak-1-worker']);
+  for (const { cluster } of lookAlikes) await settled(world, cluster, environments.slice(0, 3));
   return { listenerArn };
 }
 

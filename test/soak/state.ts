@@ -25,9 +25,13 @@ export interface Resource {
 
 const MANAGED_BY = 'ecs-deploy-actions';
 
-/** The environment our ownership tags give a resource, if any. */
-export function ownerOf(tags: Record<string, string>): string | undefined {
-  return tags['ecs-deploy-actions:managed-by'] === MANAGED_BY ? tags['ecs-deploy-actions:environment'] : undefined;
+/** The environment our ownership tags give a resource in this cluster and repository, if any: look-alikes elsewhere are not the soak's. */
+export function ownerOf(tags: Record<string, string>, where: { cluster: string; repository: string }): string | undefined {
+  const ours =
+    tags['ecs-deploy-actions:managed-by'] === MANAGED_BY &&
+    tags['ecs-deploy-actions:cluster'] === where.cluster &&
+    tags['ecs-deploy-actions:repository'] === where.repository;
+  return ours ? tags['ecs-deploy-actions:environment'] : undefined;
 }
 
 /** ECS writes tags as [{key, value}], ELBv2 as [{Key, Value}], Logs and Application Auto Scaling as a map. */

@@ -61,6 +61,19 @@ describe.each([...actions])('%s/action.yml', (name, action) => {
   });
 });
 
+test('protected-environments says it takes globs and which environments its default protects', () => {
+  const inputs = [...actions].flatMap(([name, action]) => {
+    const input = action.inputs['protected-environments'];
+    return input ? [{ name, ...input }] : [];
+  });
+  expect(inputs.map((input) => input.name)).toEqual(['scale-schedule', 'teardown-env']);
+  for (const input of inputs) {
+    expect(input.description).toMatch(/globs \(\* and \?\) such as prod\* or live/);
+    const defaults = (input.default ?? '').split(',');
+    expect(input.description).toContain(`The default, ${defaults.slice(0, -1).join(', ')} and ${defaults.at(-1)}, protects those exact names`);
+  }
+});
+
 test('the version sent in the user agent is the package version', () => {
   expect(VERSION).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
 });

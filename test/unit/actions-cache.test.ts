@@ -1,7 +1,8 @@
 // Exact request shapes of the Actions cache client (twirp JSON and Azure Blob), at the real hostnames
 // with nock; archives are made and extracted with the system tar, as on a runner.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +192,36 @@ describe('restoreDirectory', () => {
 
     expect(result).toEqual({ outcome: 'partial', matchedKey: 'buildah-old', bytes: readFileSync(archive).length });
     expect(readFileSync(join(directory, 'overlay', 'layer'), 'utf8')).toBe('layer bytes');
+  });
+
+  test('an entry whose archive reaches outside the directory is a miss saying so; nothing is written', async () => {
+    const compression = await detectCompression();
+    const archive = join(work, archiveFileName(compression));
+    // Someone with write access to the cache saved an entry under our key with a member that climbs out.
+    const compress = compression === 'gzip' ? ['-z'] : ['--use-compress-program', 'zstd -T0'];
+    execFileSync('tar', [
+      '--posix',
+      '-cf',
+      archive,
+      '-P',
+      '-C',
+      work,
+      ...compress,
+      '--transform',
+      's|^storage/overlay/layer$|storage/../planted|',
+      'storage/overlay/layer',
+    ]);
+    rmSync(directory, { recursive: true });
+    nock(RESULTS)
+      .post(`${TWIRP}/GetCacheEntryDownloadURL`)
+      .reply(200, { ok: true, signed_download_url: `${BLOB_HOST}${BLOB_PATH}?sp=r&sig=x`, matched_key: 'buildah-new' });
+    nock(BLOB_HOST).get(BLOB_PATH).query(true).reply(200, readFileSync(archive));
+
+    expect(await restoreDirectory(service, { directory, key: 'buildah-new', workspace: work, ...noWaits })).toEqual({
+      outcome: 'miss',
+      reason: 'the archive was not extracted: its member "storage/../planted" is outside the directory the cache restores.',
+    });
+    expect(existsSync(join(work, 'planted'))).toBe(false);
   });
 
   test('ok=false, or an empty message (twirp omits false fields), is a plain miss', async () => {

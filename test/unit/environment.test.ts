@@ -19,6 +19,7 @@ import {
   TAG_MANAGED_BY,
   TAG_REPOSITORY,
 } from '../../src/environment.ts';
+import { prng } from '../helpers/prng.ts';
 
 describe('names', () => {
   test('names read as cluster and environment, with a stable hash where names are region-wide', () => {
@@ -110,6 +111,28 @@ describe('patterns', () => {
     expect(isProtected('prod', ['prod', 'production', 'staging'])).toBe(true);
     expect(isProtected('prod-eu', ['prod-*'])).toBe(true);
     expect(isProtected('pr-7', ['prod', 'production', 'staging'])).toBe(false);
+    expect(isProtected('production-2', ['prod*', 'live'])).toBe(true);
+    expect(isProtected('live', ['prod*', 'live'])).toBe(true);
+    expect(isProtected('live-2', ['prod*', 'live'])).toBe(false);
+    expect(isProtected('pr-7', ['prod*', 'live'])).toBe(false);
+  });
+  test('stars between repeated letters: answered at once, where a RegExp backtracks for minutes', () => {
+    // A regression to a backtracking matcher hangs here (about 10 s at 34 letters, 20 times more per 5 letters).
+    const pattern = '*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b';
+    expect(matchesPattern('a'.repeat(34), pattern)).toBe(false);
+    expect(matchesPattern('a'.repeat(63), pattern)).toBe(false);
+    expect(matchesPattern(`${'a'.repeat(62)}b`, pattern)).toBe(true);
+    expect(matchesPattern(`${'a'.repeat(13)}b`, pattern)).toBe(false);
+  });
+  test('agrees with a RegExp glob on short names and patterns', () => {
+    const random = prng(18);
+    const pick = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+    for (let i = 0; i < 5000; i++) {
+      const name = pick('ab-', Math.floor(random() * 9));
+      const pattern = pick('ab-*?', Math.floor(random() * 7));
+      const reference = new RegExp(`^${pattern.replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+      expect([name, pattern, matchesPattern(name, pattern)]).toEqual([name, pattern, reference.test(name)]);
+    }
   });
 });
 

@@ -31,6 +31,40 @@ describe('GithubClient', () => {
   });
 });
 
+describe('who the token writes as', () => {
+  const graphql = 'https://ghe.example.com/api/graphql';
+  const client = () => new GithubClient('t', api, graphql);
+  const integration = {
+    message: 'Resource not accessible by integration',
+    documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+  };
+
+  test('a person’s token: the login GET /user answers, and nothing more asked', async () => {
+    nock(api).get('/user').reply(200, { login: 'deploy-bot', id: 7, type: 'User' });
+    expect(await client().login()).toBe('deploy-bot');
+  });
+  test('an installation token gets 403 from /user: GraphQL’s viewer (at GITHUB_GRAPHQL_URL) names its bot', async () => {
+    nock(api).get('/user').reply(403, integration);
+    nock('https://ghe.example.com')
+      .post('/api/graphql', { query: 'query { viewer { login } }' })
+      .reply(200, { data: { viewer: { login: 'acme-deployer[bot]' } } });
+    expect(await client().login()).toBe('acme-deployer[bot]');
+  });
+  test('without a GraphQL answer, an installation token is taken for GITHUB_TOKEN: github-actions[bot]', async () => {
+    nock(api).get('/user').twice().reply(403, integration);
+    nock('https://ghe.example.com').post('/api/graphql').reply(502, '<html>Bad gateway</html>');
+    nock('https://ghe.example.com')
+      .post('/api/graphql')
+      .reply(200, { errors: [{ message: 'Something went wrong' }] });
+    expect(await client().login()).toBe('github-actions[bot]');
+    expect(await client().login()).toBe('github-actions[bot]');
+  });
+  test('a token GitHub does not know is an error, not a guess', async () => {
+    nock(api).get('/user').reply(401, { message: 'Bad credentials' });
+    await expect(client().login()).rejects.toMatchObject({ status: 401, message: 'GET /user: 401 Bad credentials' });
+  });
+});
+
 describe('pullRequestOfEvent', () => {
   const event = (payload: unknown) => {
     const path = join(tmpdir(), `event-${process.pid}-${Math.random()}.json`);

@@ -1,4 +1,7 @@
-import { describe, expect, test } from '@jest/globals';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
 import { InputError } from '../../src/errors.ts';
 import {
   arn,
@@ -21,6 +24,7 @@ import {
   readInputs,
   repositoryName,
   required,
+  runnerFile,
   secret,
   text,
   wholeMinutes,
@@ -183,6 +187,47 @@ describe('other parsers', () => {
     expect(workspacePath()('services/web', context)).toBe('services/web');
     problemOf(workspacePath(), '/etc/passwd');
     problemOf(workspacePath(), 'a/../../b');
+  });
+});
+
+describe('paths on the runner', () => {
+  // A runner's layout: the checkout, RUNNER_TEMP beside it, and a secret elsewhere.
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'inputs-paths-')));
+  const env = { GITHUB_WORKSPACE: join(base, 'work'), RUNNER_TEMP: join(base, 'temp') };
+  for (const dir of ['work/app', 'temp', 'elsewhere']) mkdirSync(join(base, dir), { recursive: true });
+  writeFileSync(join(base, 'work/app/task-definition.json'), '{}');
+  writeFileSync(join(base, 'temp/task-definition-x1.json'), '{}');
+  writeFileSync(join(base, 'elsewhere/secret.json'), '{}');
+  symlinkSync(join(base, 'elsewhere'), join(base, 'work/app/linked'));
+  symlinkSync(join(base, 'elsewhere/secret.json'), join(base, 'work/app/td.json'));
+  symlinkSync(join(base, 'temp'), join(base, 'work/app/temp'));
+  afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+  test('a symlink in the workspace that leads outside it is refused, for a file and for a directory on the way', () => {
+    expect(problemOf(runnerFile(env), 'app/td.json')).toContain(
+      `"app/td.json" is outside the workspace and RUNNER_TEMP (it leads to "${base}/elsewhere/secret.json")`,
+    );
+    expect(problemOf(runnerFile(env), 'app/linked/secret.json')).toContain('is outside the workspace and RUNNER_TEMP');
+    expect(problemOf(workspacePath(env), 'app/linked')).toContain(
+      `"app/linked" leads through a symlink to "${base}/elsewhere", outside the workspace and RUNNER_TEMP`,
+    );
+    expect(problemOf(workspacePath(env), 'app/linked/not-yet-there')).toContain('outside the workspace and RUNNER_TEMP');
+  });
+  test('a file in the workspace or under RUNNER_TEMP is taken, as its real absolute path', () => {
+    expect(runnerFile(env)('app/task-definition.json', context)).toBe(join(base, 'work/app/task-definition.json'));
+    expect(runnerFile(env)(join(base, 'temp/task-definition-x1.json'), context)).toBe(join(base, 'temp/task-definition-x1.json'));
+    expect(runnerFile(env)('app/temp/task-definition-x1.json', context)).toBe(join(base, 'temp/task-definition-x1.json'));
+    expect(workspacePath(env)('app', context)).toBe('app');
+  });
+  test('anywhere else is refused, naming the input and where files may be', () => {
+    const problem = problemOf(runnerFile(env), join(base, 'elsewhere/secret.json'));
+    expect(problem).toBe(
+      `"${base}/elsewhere/secret.json" is outside the workspace and RUNNER_TEMP. give a file in the workspace (relative to the repository root) or under RUNNER_TEMP, such as the output of amazon-ecs-render-task-definition.`,
+    );
+    problemOf(runnerFile(env), '/etc/passwd');
+    problemOf(runnerFile(env), `${base}/temp/../elsewhere/secret.json`);
+    expect(problemOf(runnerFile(env), 'app/missing.json')).toContain('"app/missing.json" is not a file.');
+    expect(problemOf(runnerFile(env), 'app')).toContain('"app" is not a file.');
   });
 });
 

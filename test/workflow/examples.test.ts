@@ -239,7 +239,7 @@ suite('release.yml, rollback.yml', () => {
     const explain = result.jobs.staging?.steps.find((step) => step.name === 'Explain the failure');
     expect(explain?.outcome).toBe('success');
     expect(explain?.summary).toMatch(/Staging rollout failed: crash-on-start/);
-    expect(explain?.summary).toMatch(/ECS put the service back on arn:aws:ecs:.*task-definition\/apps-staging:2/);
+    expect(explain?.summary).toMatch(/ECS put the service back on arn:aws:ecs:.*task-definition\/apps_staging:2/);
   }, 300_000);
 
   test('tag v1.2.3 on the released commit: no build, the same digest gets v1.2.3, staging and production roll', async () => {

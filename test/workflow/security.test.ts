@@ -48,10 +48,10 @@ jobs:
       id-token: write
       pull-requests: write
     steps:
-      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0
+      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2
         with:
           persist-credentials: false
-      - uses: aws-actions/configure-aws-credentials@b47578312673ae6fa5b5096b330d9fbac3d116df # v4.2.1
+      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3
         with:
           role-to-assume: \${{ vars.AWS_PREVIEW_ROLE_ARN }}
           aws-region: us-east-1
@@ -113,16 +113,16 @@ describe('each rule fires on a workflow that breaks it', () => {
   });
 
   test.each([
-    ['a major tag', 'actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', 'actions/checkout@v5'],
-    ['a branch', 'aws-actions/configure-aws-credentials@b47578312673ae6fa5b5096b330d9fbac3d116df # v4.2.1', 'aws-actions/configure-aws-credentials@main'],
-    ['a short SHA', 'actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0', 'actions/checkout@08c6903'],
+    ['a major tag', 'actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2', 'actions/checkout@v5'],
+    ['a branch', 'aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3', 'aws-actions/configure-aws-credentials@main'],
+    ['a short SHA', 'actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2', 'actions/checkout@08c6903'],
     ['someone else named ecs-deploy-actions, outside actions/', 'OWNER/ecs-deploy-actions/actions/provision-platform@v1', 'OWNER/ecs-deploy-actions@v1'],
   ])('unpinned-action: %s', (_case, from, to) => {
     expect(rules(changed(from, to))).toContain('unpinned-action');
   });
 
   test('pin-without-version: a SHA with no version comment', () => {
-    expect(rules(changed(' # v5.0.0', ''))).toEqual(['pin-without-version']);
+    expect(rules(changed(' # v6.0.2', ''))).toEqual(['pin-without-version']);
   });
 
   test('pull-request-target', () => {
@@ -150,7 +150,7 @@ jobs:
     permissions:
       id-token: write
     steps:
-      - uses: aws-actions/configure-aws-credentials@b47578312673ae6fa5b5096b330d9fbac3d116df # v4.2.1
+      - uses: aws-actions/configure-aws-credentials@e6de054238d6b7531b4efff3b6587d9aade6a06c # v6.2.3
         with:
           role-to-assume: ${role}
           aws-region: us-east-1
