@@ -17,6 +17,9 @@ import { createEcsService } from './services/ecs.ts';
 import { createElbv2Service } from './services/elbv2.ts';
 import { createLogsService } from './services/logs.ts';
 import { createRoute53Service } from './services/route53.ts';
+import { createIamRolesService } from './services/iam-roles.ts';
+import { createSecretsManagerService } from './services/secrets-manager.ts';
+import { createSsmService } from './services/ssm.ts';
 import { createStsService } from './services/sts.ts';
 
 export interface EmulatorOptions {
@@ -89,7 +92,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   context.ecsScaling = ecs;
   context.taskRoles = ecs;
   const route53 = createRoute53Service(context, elbv2);
-  const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context), route53];
+  const modules: ServiceModule[] = [
+    ecs,
+    elbv2,
+    ec2,
+    ecr,
+    logs,
+    createStsService(context),
+    createAutoScalingService(context),
+    route53,
+    createIamRolesService(context),
+    createSecretsManagerService(context),
+    createSsmService(context),
+  ];
   const github = createGithubApi(context);
   const actionsCache = createActionsCache(context, faults);
 

@@ -9,13 +9,13 @@ import {
   type Listener,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall } from '../aws.ts';
 import { accountLimits, allLoadBalancers, listenerRules } from '../elb/describe.ts';
 import { forwardedTargetGroups } from '../elb/rules.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import type { ProvisionSpec } from './spec.ts';
 import { ensureHttpsListener, TAG_PLATFORM } from './shared-alb.ts';
 
 export const TAG_POOL = 'ecs-deploy-actions:pool';
@@ -138,7 +138,7 @@ export function fullPoolError(pool: Pool, label: string): ActionError {
 export async function growPool(
   elb: ElasticLoadBalancingV2Client,
   pool: Pool & { name: string },
-  config: ProvisionPlatformConfig,
+  spec: ProvisionSpec,
   record: (resource: string, name: string, change: 'created' | 'unchanged') => void,
 ): Promise<PoolMember> {
   const names = new Set(pool.members.map((member) => member.name));
@@ -147,15 +147,15 @@ export async function growPool(
   // An ALB without listeners is another grower's, caught halfway: finish it rather than add one more.
   const name = pool.members.find((member) => !member.listenerArn)?.name ?? `${pool.name}-${n}`;
   const model = pool.members.find((member) => member.listenerArn);
-  let certificateArn = config.certificateArn;
+  let certificateArn = spec.certificateArn;
   if (model) {
     const listeners = (
       await awsCall('DescribeListeners', model.name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: model.loadBalancer.LoadBalancerArn })))
     ).Listeners;
     certificateArn = listeners?.find((listener) => listener.Protocol === 'HTTPS')?.Certificates?.[0]?.CertificateArn ?? certificateArn;
   }
-  const subnets = model ? (model.loadBalancer.AvailabilityZones ?? []).map((zone) => zone.SubnetId ?? '') : config.loadBalancerSubnets;
-  const securityGroups = model ? model.loadBalancer.SecurityGroups : config.loadBalancerSecurityGroups;
+  const subnets = model ? (model.loadBalancer.AvailabilityZones ?? []).map((zone) => zone.SubnetId ?? '') : spec.loadBalancerSubnets;
+  const securityGroups = model ? model.loadBalancer.SecurityGroups : spec.loadBalancerSecurityGroups;
   if (!certificateArn || !subnets?.length) {
     throw new ActionError(
       `Cannot grow the load-balancer pool ${pool.name}: no certificate and subnets to copy from the pool.`,
@@ -171,7 +171,7 @@ export async function growPool(
         Subnets: subnets,
         SecurityGroups: securityGroups,
         // Platform-level: no environment tag, so no teardown ever deletes it.
-        Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: config.cluster, [TAG_POOL]: pool.name }),
+        Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: spec.identity.cluster, [TAG_POOL]: pool.name }),
       }),
     ),
   );
