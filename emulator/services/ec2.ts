@@ -97,7 +97,13 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
           const found = vpcs().filter(
             (vpc) =>
               (!ids.length || ids.includes(vpc.id)) &&
-              matchFilters(fs, { 'vpc-id': vpc.id, 'is-default': String(vpc.isDefault), state: 'available', 'cidr-block': vpc.cidr, 'owner-id': ctx.accountId }),
+              matchFilters(fs, {
+                'vpc-id': vpc.id,
+                'is-default': String(vpc.isDefault),
+                state: 'available',
+                'cidr-block': vpc.cidr,
+                'owner-id': ctx.accountId,
+              }),
           );
           return {
             vpcSet: found.map((vpc) => ({
@@ -105,9 +111,7 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
               ownerId: ctx.accountId,
               state: 'available',
               cidrBlock: vpc.cidr,
-              cidrBlockAssociationSet: [
-                { associationId: `vpc-cidr-assoc-${vpc.id.slice(4)}`, cidrBlock: vpc.cidr, cidrBlockState: { state: 'associated' } },
-              ],
+              cidrBlockAssociationSet: [{ associationId: `vpc-cidr-assoc-${vpc.id.slice(4)}`, cidrBlock: vpc.cidr, cidrBlockState: { state: 'associated' } }],
               dhcpOptionsId: 'dopt-0e1a2b3c4d5e6f701',
               instanceTenancy: 'default',
               isDefault: vpc.isDefault,
@@ -120,10 +124,13 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
         mutating: true,
         handler: (input) => {
           const cidr = typeof input.CidrBlock === 'string' ? input.CidrBlock : '';
-          if (!/^\d{1,3}(?:\.\d{1,3}){3}\/(?:1[6-9]|2[0-8])$/.test(cidr)) throw new AwsError('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`);
+          if (!/^\d{1,3}(?:\.\d{1,3}){3}\/(?:1[6-9]|2[0-8])$/.test(cidr))
+            throw new AwsError('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`);
           const vpc = { id: hexId('vpc'), cidr };
           createdVpcs.push(vpc);
-          return { vpc: { vpcId: vpc.id, ownerId: ctx.accountId, state: 'pending', cidrBlock: cidr, instanceTenancy: 'default', isDefault: false, tagSet: [] } };
+          return {
+            vpc: { vpcId: vpc.id, ownerId: ctx.accountId, state: 'pending', cidrBlock: cidr, instanceTenancy: 'default', isDefault: false, tagSet: [] },
+          };
         },
       },
       CreateSubnet: {
@@ -131,12 +138,22 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
         handler: (input) => {
           const vpcId = typeof input.VpcId === 'string' ? input.VpcId : '';
           const cidr = typeof input.CidrBlock === 'string' ? input.CidrBlock : '';
-          if (!createdVpcs.some((vpc) => vpc.id === vpcId) && vpcId !== DEFAULT_VPC_ID) throw new AwsError('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`);
+          if (!createdVpcs.some((vpc) => vpc.id === vpcId) && vpcId !== DEFAULT_VPC_ID)
+            throw new AwsError('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`);
           const az = typeof input.AvailabilityZone === 'string' ? input.AvailabilityZone : `${ctx.region}a`;
           const subnet: Subnet = { id: hexId('subnet'), vpcId, az, azId: `use1-az${az.endsWith('b') ? 2 : 1}`, cidr };
           createdSubnets.push(subnet);
           return {
-            subnet: { subnetId: subnet.id, vpcId, state: 'available', cidrBlock: cidr, availabilityZone: az, availabilityZoneId: subnet.azId, ownerId: ctx.accountId, defaultForAz: false },
+            subnet: {
+              subnetId: subnet.id,
+              vpcId,
+              state: 'available',
+              cidrBlock: cidr,
+              availabilityZone: az,
+              availabilityZoneId: subnet.azId,
+              ownerId: ctx.accountId,
+              defaultForAz: false,
+            },
           };
         },
       },

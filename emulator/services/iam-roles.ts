@@ -22,7 +22,13 @@ const TASKS_TRUST = JSON.stringify({
 });
 
 // Role IDs start with AROA and go on with 17 upper-case letters and digits.
-const roleId = () => `AROA${randomBytes(16).toString('base64').replace(/[^A-Z0-9]/gi, '').toUpperCase().slice(0, 17).padEnd(17, 'X')}`;
+const roleId = () =>
+  `AROA${randomBytes(16)
+    .toString('base64')
+    .replace(/[^A-Z0-9]/gi, '')
+    .toUpperCase()
+    .slice(0, 17)
+    .padEnd(17, 'X')}`;
 
 export function createIamRolesService(ctx: EmulatorContext): ServiceModule {
   const roles = new Map<string, Role>();
@@ -60,7 +66,11 @@ export function createIamRolesService(ctx: EmulatorContext): ServiceModule {
         mutating: false,
         handler: (input) => {
           const name = str(input.RoleName);
-          if (!name) throw new AwsError('ValidationError', "1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null");
+          if (!name)
+            throw new AwsError(
+              'ValidationError',
+              "1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null",
+            );
           const role = roles.get(name);
           if (!role) throw new AwsError('NoSuchEntity', `The role with name ${name} cannot be found.`, 404);
           return { Role: view(role) };
@@ -72,14 +82,25 @@ export function createIamRolesService(ctx: EmulatorContext): ServiceModule {
           const name = str(input.RoleName);
           const trust = str(input.AssumeRolePolicyDocument);
           if (!name || !/^[\w+=,.@-]{1,64}$/.test(name)) throw new AwsError('ValidationError', `The specified value for roleName is invalid.`);
-          if (!trust) throw new AwsError('ValidationError', "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null");
+          if (!trust)
+            throw new AwsError(
+              'ValidationError',
+              "1 validation error detected: Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null",
+            );
           try {
             JSON.parse(trust);
           } catch {
             throw new AwsError('MalformedPolicyDocument', 'This policy contains invalid Json');
           }
           if (roles.has(name)) throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
-          const role: Role = { name, path: str(input.Path) ?? '/', id: roleId(), createDate: new Date(ctx.clock.now()), trust, description: str(input.Description) };
+          const role: Role = {
+            name,
+            path: str(input.Path) ?? '/',
+            id: roleId(),
+            createDate: new Date(ctx.clock.now()),
+            trust,
+            description: str(input.Description),
+          };
           roles.set(name, role);
           return { Role: view(role) };
         },

@@ -1,5 +1,5 @@
 // AWS Secrets Manager (JSON 1.1, secretsmanager): secrets' metadata, which provision-platform's preflight
-// reads (DescribeSecret) to find a secret reference that does not exist. Values are kept, never returned.
+// reads (DescribeSecret) to find a secret reference that does not exist. Values are neither kept nor returned.
 import { randomBytes } from 'node:crypto';
 import { AwsError, type EmulatorContext, type ServiceModule } from '../core/types.ts';
 
@@ -29,7 +29,11 @@ export function createSecretsManagerService(ctx: EmulatorContext): ServiceModule
         mutating: true,
         handler: (input) => {
           const name = str(input.Name);
-          if (!name || !/^[\w/+=.@-]{1,512}$/.test(name)) throw new AwsError('ValidationException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+          if (!name || !/^[\w/+=.@-]{1,512}$/.test(name))
+            throw new AwsError(
+              'ValidationException',
+              'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+            );
           if (secrets.has(name)) throw new AwsError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
           const suffix = [...randomBytes(6)].map((byte) => SUFFIX[byte % SUFFIX.length]).join('');
           const secret: Secret = {
@@ -47,7 +51,11 @@ export function createSecretsManagerService(ctx: EmulatorContext): ServiceModule
         mutating: false,
         handler: (input) => {
           const id = str(input.SecretId);
-          if (!id) throw new AwsError('ValidationException', "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null");
+          if (!id)
+            throw new AwsError(
+              'ValidationException',
+              "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null",
+            );
           const secret = find(id);
           if (!secret) throw notFound();
           return {

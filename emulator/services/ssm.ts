@@ -34,7 +34,11 @@ export function createSsmService(ctx: EmulatorContext): ServiceModule {
           const value = str(input.Value);
           if (!name || value === undefined) throw new AwsError('ValidationException', 'Parameter name and value must not be empty.');
           const existing = parameters.get(name);
-          if (existing && input.Overwrite !== true) throw new AwsError('ParameterAlreadyExists', 'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.');
+          if (existing && input.Overwrite !== true)
+            throw new AwsError(
+              'ParameterAlreadyExists',
+              'The parameter already exists. To overwrite this value, set the overwrite option in the request to true.',
+            );
           const type = (str(input.Type) ?? existing?.type ?? 'String') as Parameter['type'];
           const version = (existing?.version ?? 0) + 1;
           parameters.set(name, { name, type, value, version, modified: new Date(ctx.clock.now()) });
@@ -46,7 +50,10 @@ export function createSsmService(ctx: EmulatorContext): ServiceModule {
         handler: (input) => {
           const names = Array.isArray(input.Names) ? input.Names.map(String) : [];
           if (names.length < 1 || names.length > 10) {
-            throw new AwsError('ValidationException', `1 validation error detected: Value '[${names.join(', ')}]' at 'names' failed to satisfy constraint: Member must have length less than or equal to 10`);
+            throw new AwsError(
+              'ValidationException',
+              `1 validation error detected: Value '[${names.join(', ')}]' at 'names' failed to satisfy constraint: Member must have length less than or equal to 10`,
+            );
           }
           const found = names.flatMap((id) => {
             const parameter = parameters.get(nameOf(id));

@@ -2,8 +2,16 @@
 // target groups, revision, cluster) run side by side; the rule's priority and the pool's ALB are
 // chosen here, at the moment of creating, and recorded in the result.
 import { createHash } from 'node:crypto';
-import { type CloudWatchLogsClient, CreateLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateClusterCommand, CreateServiceCommand, type ECSClient, type Service, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-ecs';
+import { type CloudWatchLogsClient, CreateLogGroupCommand, DeleteLogGroupCommand, PutRetentionPolicyCommand } from '@aws-sdk/client-cloudwatch-logs';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DeregisterTaskDefinitionCommand,
+  type ECSClient,
+  type Service,
+  TagResourceCommand,
+  UntagResourceCommand,
+} from '@aws-sdk/client-ecs';
 import {
   AddTagsCommand,
   CreateRuleCommand,
@@ -20,6 +28,7 @@ import { findServiceDeployment, type StartedDeployment, startDeployment } from '
 import { registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type EngineContext, follow } from '../ecs/rollout.ts';
 import { toEcsTags } from '../ecs/services.ts';
+import { revisionName } from '../ecs/task-definition.ts';
 import { forwardedTargetGroups, isEnvironmentRule, type RuleOnListener, rulesOf } from '../elb/rules.ts';
 import { toElbTags } from '../elb/tags.ts';
 import { describeIdentity, type Identity, isOwnedBy, MANAGED_BY, TAG_EXPIRES_AT, TAG_MANAGED_BY } from '../environment.ts';
@@ -79,14 +88,6 @@ export function preferredPriority(identity: Identity): number {
   return 1 + (createHash('sha256').update(key).digest().readUInt32BE(0) % 49_000);
 }
 
-/** Waits for every executor, so none is left running when one fails; the first failure is thrown. */
-async function all<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const settled = await Promise.allSettled(work);
-  const failed = settled.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
-
 export async function apply(context: ProvisionContext, plan: ProvisionPlan): Promise<ProvisionResult> {
   const { progress } = context;
   const { desired, snapshot } = plan;
@@ -96,12 +97,22 @@ export async function apply(context: ProvisionContext, plan: ProvisionPlan): Pro
     progress.line(`${resource} ${name}: ${change}`);
   };
   progress.phase(`Applying the plan for ${desired.spec.identity.environment}`);
-  const [, , taskDefinitionArn, routed] = await all([
+  const [cluster, logGroup, revision, routing] = await Promise.allSettled([
     applyCluster(context.ecs, plan, record),
     applyLogGroup(context.logs, plan, record),
     applyTaskDefinition(context.ecs, plan, record),
     applyRouting(context, plan, record),
-  ] as const);
+  ]);
+  if (routing.status === 'rejected') {
+    // Refused at create time (a full ALB or pool, a host taken meanwhile): what was made beside it goes too.
+    await undo(context, logGroup.status === 'fulfilled' && logGroup.value ? desired.names.logGroup : undefined, revision);
+    throw routing.reason;
+  }
+  if (cluster.status === 'rejected') throw cluster.reason;
+  if (logGroup.status === 'rejected') throw logGroup.reason;
+  if (revision.status === 'rejected') throw revision.reason;
+  const taskDefinitionArn = revision.value.arn;
+  const routed = routing.value;
   const service = snapshot.service;
   const started = service
     ? await updateService(context, plan, service, taskDefinitionArn, routed, record)
@@ -142,27 +153,45 @@ async function applyCluster(ecs: ECSClient, plan: ProvisionPlan, record: Record)
   record('cluster', cluster, 'created');
 }
 
-async function applyLogGroup(logs: CloudWatchLogsClient, plan: ProvisionPlan, record: Record): Promise<void> {
+/** Removes a log group and a revision this run made beside a routing that was then refused. */
+async function undo(
+  context: ProvisionContext,
+  logGroup: string | undefined,
+  revision: PromiseSettledResult<{ arn: string; registered: boolean }>,
+): Promise<void> {
+  if (logGroup) await awsCall('DeleteLogGroup', logGroup, () => context.logs.send(new DeleteLogGroupCommand({ logGroupName: logGroup })));
+  if (revision.status === 'fulfilled' && revision.value.registered) {
+    const arn = revision.value.arn;
+    await awsCall('DeregisterTaskDefinition', arn, () => context.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
+  }
+}
+
+/** True when it created the log group. */
+async function applyLogGroup(logs: CloudWatchLogsClient, plan: ProvisionPlan, record: Record): Promise<boolean> {
   const { desired } = plan;
   const name = desired.names.logGroup;
   const action = step(plan, 'log group')?.action;
   const setRetention = () =>
     awsCall('PutRetentionPolicy', name, () => logs.send(new PutRetentionPolicyCommand({ logGroupName: name, retentionInDays: desired.spec.logRetentionDays })));
-  if (action === 'keep') return record('log group', name, 'unchanged');
+  if (action === 'keep') {
+    record('log group', name, 'unchanged');
+    return false;
+  }
   if (action === 'create') await awsCall('CreateLogGroup', name, () => logs.send(new CreateLogGroupCommand({ logGroupName: name, tags: desired.tags })));
   await setRetention();
   record('log group', name, action === 'create' ? 'created' : 'updated');
+  return action === 'create';
 }
 
-async function applyTaskDefinition(ecs: ECSClient, plan: ProvisionPlan, record: Record): Promise<string> {
+async function applyTaskDefinition(ecs: ECSClient, plan: ProvisionPlan, record: Record): Promise<{ arn: string; registered: boolean }> {
   const kept = plan.snapshot.taskDefinition;
   if (step(plan, 'task definition')?.action === 'keep' && kept) {
-    record('task definition', kept.arn.split('/').pop() ?? kept.arn, 'unchanged');
-    return kept.arn;
+    record('task definition', revisionName(kept.arn), 'unchanged');
+    return { arn: kept.arn, registered: false };
   }
   const arn = await registerRevision(ecs, plan.desired.registration);
-  record('task definition', arn.split('/').pop() ?? arn, 'created');
-  return arn;
+  record('task definition', revisionName(arn), 'created');
+  return { arn, registered: true };
 }
 
 async function applyRouting(context: ProvisionContext, plan: ProvisionPlan, record: Record): Promise<Routed> {
@@ -394,7 +423,13 @@ function serviceLoadBalancers(desired: Desired, targets: Targets, listenerRuleAr
       containerName: desired.registration.containerDefinitions[0]?.name ?? desired.spec.containerName,
       containerPort: desired.spec.containerPort,
       ...(targets.alternate
-        ? { advancedConfiguration: { alternateTargetGroupArn: targets.alternate, productionListenerRule: listenerRuleArn, roleArn: desired.spec.infrastructureRoleArn } }
+        ? {
+            advancedConfiguration: {
+              alternateTargetGroupArn: targets.alternate,
+              productionListenerRule: listenerRuleArn,
+              roleArn: desired.spec.infrastructureRoleArn,
+            },
+          }
         : {}),
     },
   ];
@@ -481,7 +516,9 @@ async function updateService(
   // A preview in use stays: every provision moves its ttl on (the sweep reads it from the service first).
   const expiresAt = desired.tags[TAG_EXPIRES_AT];
   if (expiresAt && service.tags[TAG_EXPIRES_AT] !== expiresAt) {
-    await awsCall('TagResource', resource, () => ecs.send(new TagResourceCommand({ resourceArn: service.arn, tags: [{ key: TAG_EXPIRES_AT, value: expiresAt }] })));
+    await awsCall('TagResource', resource, () =>
+      ecs.send(new TagResourceCommand({ resourceArn: service.arn, tags: [{ key: TAG_EXPIRES_AT, value: expiresAt }] })),
+    );
     progress.line(`${resource}: ttl moved on to ${expiresAt}`);
   }
   const planned = step(plan, 'service');

@@ -115,9 +115,7 @@ function toService(service: Service): ServiceState {
     tags: tagsOf(service),
     taskDefinitionArn: present(service.taskDefinition, 'taskDefinition', call),
     desiredCount: present(service.desiredCount, 'desiredCount', call),
-    network: vpc
-      ? { subnets: vpc.subnets ?? [], securityGroups: vpc.securityGroups ?? [], assignPublicIp: vpc.assignPublicIp === 'ENABLED' }
-      : undefined,
+    network: vpc ? { subnets: vpc.subnets ?? [], securityGroups: vpc.securityGroups ?? [], assignPublicIp: vpc.assignPublicIp === 'ENABLED' } : undefined,
     capacityProviderStrategy: (service.capacityProviderStrategy ?? []).map((item) => ({
       capacityProvider: present(item.capacityProvider, 'capacityProvider', call) as CapacityProvider,
       weight: item.weight ?? 0,
@@ -182,7 +180,8 @@ export interface ObserveClients {
 /** The listener and the load balancer it belongs to; a missing listener is named as the input to fix. */
 export async function listenerOf(elb: ElasticLoadBalancingV2Client, listenerArn: string): Promise<{ listenerArn: string; loadBalancer: LoadBalancerState }> {
   const listener = await elb.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] })).catch((error: unknown) => {
-    if (sdkErrorName(error) === 'ListenerNotFoundException') throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');
+    if (sdkErrorName(error) === 'ListenerNotFoundException')
+      throw new ActionError(`Listener ${listenerArn} was not found.`, 'check listener-arn and AWS_REGION.');
     throw wrapAwsError('DescribeListeners', listenerArn, error);
   });
   const loadBalancerArn = present(listener.Listeners?.[0]?.LoadBalancerArn, 'LoadBalancerArn', 'DescribeListeners');

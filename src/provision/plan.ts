@@ -100,7 +100,12 @@ function checkStrategy(service: ServiceState, spec: ProvisionSpec): void {
 /** The target group's health check as the spec asks: the timeout must be below the interval (ELB's HTTP default is 6 s). */
 export function wantedHealthCheck(spec: ProvisionSpec): HealthCheck {
   const interval = spec.healthCheck.intervalSeconds;
-  return { path: spec.healthCheck.path, intervalSeconds: interval, timeoutSeconds: interval <= 6 ? interval - 1 : undefined, matcher: spec.healthCheck.matcher };
+  return {
+    path: spec.healthCheck.path,
+    intervalSeconds: interval,
+    timeoutSeconds: interval <= 6 ? interval - 1 : undefined,
+    matcher: spec.healthCheck.matcher,
+  };
 }
 
 /** Tags a target group carries beyond the environment's: where its DNS record is, so teardown finds it. */
@@ -193,7 +198,8 @@ function taskDefinitionDiff(current: TaskDefinitionState, desired: Desired): Fie
     const to = wanted.get(container.name);
     diff.push(...(to ? containerDiff(container.name, container, to) : change(`container ${container.name}`, 'present', undefined)));
   }
-  for (const name of wanted.keys()) if (!current.containers.some((container) => container.name === name)) diff.push(...change(`container ${name}`, undefined, 'added'));
+  for (const name of wanted.keys())
+    if (!current.containers.some((container) => container.name === name)) diff.push(...change(`container ${name}`, undefined, 'added'));
   // Registered from a file with changes beyond these fields: the spec hash tells.
   return diff.length > 0 ? diff : change('registration', current.specHash ?? 'registered elsewhere', desired.specHash);
 }
@@ -225,7 +231,9 @@ function serviceStep(desired: Desired, service: ServiceState | undefined, revisi
     ...change('subnets', network?.subnets.join(', '), spec.network.subnets.join(', ')),
     ...change('security groups', network?.securityGroups.join(', '), spec.network.securityGroups.join(', ')),
     ...change('public IP', network?.assignPublicIp ? 'assigned' : 'not assigned', spec.network.assignPublicIp ? 'assigned' : 'not assigned'),
-    ...(service.capacityProviderStrategy.length > 0 ? change('capacity provider strategy', formatStrategy(service.capacityProviderStrategy), formatStrategy(spec.capacityProviderStrategy)) : []),
+    ...(service.capacityProviderStrategy.length > 0
+      ? change('capacity provider strategy', formatStrategy(service.capacityProviderStrategy), formatStrategy(spec.capacityProviderStrategy))
+      : []),
     ...change('execute command', service.enableExecuteCommand ? 'enabled' : 'disabled', spec.enableExecuteCommand ? 'enabled' : 'disabled'),
     // The port change is the task definition's to show; the load balancer follows it.
     ...(revision.action === 'keep' && !service.blueGreen ? change('load balancer container port', service.containerPort, spec.containerPort) : []),
@@ -252,16 +260,34 @@ export function plan(desired: Desired, snapshot: Snapshot): ProvisionPlan {
   if (snapshot.logGroup) claim('log group', snapshot.logGroup.name, snapshot.logGroup.tags, identity);
 
   if (routing.kind === 'shared') steps.push({ resource: 'load balancer', name: routing.name, action: routing.found ? 'keep' : 'create', diff: [] });
-  if (routing.kind === 'pool' && !routing.placed) steps.push({ resource: 'load balancer', name: `pool ${routing.pool.name}`, action: 'create', diff: [], note: 'the pool is full: it grows by one ALB' });
+  if (routing.kind === 'pool' && !routing.placed)
+    steps.push({ resource: 'load balancer', name: `pool ${routing.pool.name}`, action: 'create', diff: [], note: 'the pool is full: it grows by one ALB' });
   steps.push({ resource: 'cluster', name: identity.cluster, action: snapshot.clusterExists ? 'keep' : 'create', diff: [] });
   for (const name of desired.targetGroupNames) steps.push(targetGroupStep(desired, name, snapshot.targetGroups.get(name)));
   const owned = new Set([...snapshot.targetGroups.values()].map((group) => group.arn));
-  steps.push(ruleStep(desired, snapshot, snapshot.rules.find((found) => isEnvironmentRule(found, identity, owned))));
+  steps.push(
+    ruleStep(
+      desired,
+      snapshot,
+      snapshot.rules.find((found) => isEnvironmentRule(found, identity, owned)),
+    ),
+  );
   if (spec.hostedZoneId) {
-    const dnsName = routing.kind === 'listener' ? routing.loadBalancer.dnsName : routing.kind === 'shared' ? routing.found?.loadBalancer.dnsName : routing.placed?.loadBalancer.DNSName;
+    const dnsName =
+      routing.kind === 'listener'
+        ? routing.loadBalancer.dnsName
+        : routing.kind === 'shared'
+          ? routing.found?.loadBalancer.dnsName
+          : routing.placed?.loadBalancer.DNSName;
     const pointsAt = snapshot.dns?.pointsAt;
-    const action = !snapshot.dns?.marked || !pointsAt ? 'create' : dnsName && pointsAt.replace(/\.$/, '').toLowerCase() === dnsName.toLowerCase() ? 'keep' : 'update';
-    steps.push({ resource: 'DNS record', name: desired.host, action, diff: action === 'update' ? change('alias', pointsAt, dnsName ?? 'the new load balancer') : [] });
+    const action =
+      !snapshot.dns?.marked || !pointsAt ? 'create' : dnsName && pointsAt.replace(/\.$/, '').toLowerCase() === dnsName.toLowerCase() ? 'keep' : 'update';
+    steps.push({
+      resource: 'DNS record',
+      name: desired.host,
+      action,
+      diff: action === 'update' ? change('alias', pointsAt, dnsName ?? 'the new load balancer') : [],
+    });
   }
   const logGroup = snapshot.logGroup;
   steps.push(

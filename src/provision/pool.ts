@@ -15,8 +15,8 @@ import { forwardedTargetGroups } from '../elb/rules.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
-import type { ProvisionSpec } from './spec.ts';
 import { ensureHttpsListener, TAG_PLATFORM } from './shared-alb.ts';
+import type { ProvisionSpec } from './spec.ts';
 
 export const TAG_POOL = 'ecs-deploy-actions:pool';
 

@@ -3,7 +3,7 @@
 // a secret reference that leads nowhere, a log group nobody creates, a network spread over two VPCs.
 // Read calls only; only what the plan is about to use is checked, and each client is loaded when needed.
 import { type CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { awsCall, type AwsSettings, type ClientConfig, createClient, sdkErrorName, wrapAwsError } from '../aws.ts';
+import { type AwsSettings, awsCall, type ClientConfig, createClient, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { ActionError } from '../errors.ts';
 import { splitArn } from '../inputs.ts';
 import type { Progress } from '../report.ts';
@@ -46,7 +46,13 @@ async function checkImage(settings: AwsSettings, image: string): Promise<Problem
         },
       ];
     if (name === 'RepositoryNotFoundException')
-      return [{ resource: `image ${image}`, problem: `ECR has no repository ${reference.repositoryName}.`, fix: 'create the repository and push the image, or correct the image.' }];
+      return [
+        {
+          resource: `image ${image}`,
+          problem: `ECR has no repository ${reference.repositoryName}.`,
+          fix: 'create the repository and push the image, or correct the image.',
+        },
+      ];
     throw wrapAwsError('DescribeImages', image, error);
   }
 }
@@ -169,7 +175,11 @@ async function checkNetwork(settings: AwsSettings, subnets: string[], securityGr
       return await call();
     } catch (error) {
       if (sdkErrorName(error) === notFound)
-        return { resource: ids.join(', '), problem: error instanceof Error ? `${error.message}.` : 'not found.', fix: 'give subnets and security-groups that exist in this account and region.' };
+        return {
+          resource: ids.join(', '),
+          problem: error instanceof Error ? `${error.message}.` : 'not found.',
+          fix: 'give subnets and security-groups that exist in this account and region.',
+        };
       throw wrapAwsError(operation, ids.join(', '), error);
     }
   };
