@@ -34,9 +34,10 @@ import { toElbTags } from '../elb/tags.ts';
 import { describeIdentity, type Identity, isOwnedBy, MANAGED_BY, TAG_EXPIRES_AT, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { ensureAliasRecord } from './dns.ts';
-import { type LoadBalancerState, listenerOf, present, type ServiceState, toLoadBalancer } from './observe.ts';
+import { type LoadBalancerState, listenerOf, type ServiceState, toLoadBalancer } from './observe.ts';
 import { checkHostFree, extraTargetGroupTags, type ProvisionPlan, type Step, sleepTagsToForget, step, wantedHealthCheck } from './plan.ts';
 import { choose, fullPoolError, growPool, type Pool, type PoolMember, readPool } from './pool.ts';
+import { present } from './present.ts';
 import { ensureSharedListener } from './shared-alb.ts';
 import type { Desired } from './spec.ts';
 

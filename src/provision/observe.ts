@@ -21,16 +21,9 @@ import { TAG_SPEC, type Tags } from '../environment.ts';
 import { ActionError } from '../errors.ts';
 import { type AliasState, readAlias } from './dns.ts';
 import { choose, type Pool, type PoolMember, readPool } from './pool.ts';
+import { present } from './present.ts';
 import { findSharedLoadBalancer, sharedLoadBalancerName } from './shared-alb.ts';
 import type { CapacityProvider, CapacityShare, Desired, Network } from './spec.ts';
-
-/** A field AWS documents as always present, missing: fails naming the call rather than carrying on with ''. */
-export function present<T>(value: T | undefined | null, field: string, call: string): T {
-  if (value === undefined || value === null || value === '') {
-    throw new ActionError(`${call} returned no ${field}.`, 'retry the step; if it persists, report it with this log.');
-  }
-  return value;
-}
 
 export interface LoadBalancerState {
   arn: string;

@@ -15,6 +15,7 @@ import { forwardedTargetGroups } from '../elb/rules.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { present } from './present.ts';
 import { ensureHttpsListener, TAG_PLATFORM } from './shared-alb.ts';
 import type { ProvisionSpec } from './spec.ts';
 
@@ -55,7 +56,7 @@ async function quotas(elb: ElasticLoadBalancingV2Client): Promise<Quotas> {
 
 /** One ALB's load: distinct forwarded target groups and non-default rules over all its listeners. */
 async function measure(elb: ElasticLoadBalancingV2Client, loadBalancer: LoadBalancer, wanted: string | undefined): Promise<PoolMember> {
-  const arn = loadBalancer.LoadBalancerArn ?? '';
+  const arn = present(loadBalancer.LoadBalancerArn, 'LoadBalancerArn', 'DescribeLoadBalancers');
   const name = loadBalancer.LoadBalancerName ?? arn;
   const listeners: Listener[] =
     (await awsCall('DescribeListeners', name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: arn })))).Listeners ?? [];
@@ -63,14 +64,16 @@ async function measure(elb: ElasticLoadBalancingV2Client, loadBalancer: LoadBala
   let rules = 0;
   for (const listener of listeners) {
     for (const group of forwardedTargetGroups(listener.DefaultActions)) groups.add(group);
-    for (const rule of await listenerRules(elb, listener.ListenerArn ?? '')) {
+    for (const rule of await listenerRules(elb, present(listener.ListenerArn, 'ListenerArn', 'DescribeListeners'))) {
       if (rule.IsDefault) continue;
       rules++;
       for (const group of forwardedTargetGroups(rule.Actions)) groups.add(group);
     }
   }
   const https = listeners.find((listener) => listener.Protocol === 'HTTPS');
-  const listenerArn = wanted ?? https?.ListenerArn ?? listeners.find((listener) => listener.Protocol === 'HTTP' && !https)?.ListenerArn;
+  // HTTP only when the ALB serves plain HTTP: a redirect to HTTPS is a grower's ALB whose HTTPS listener is still to come.
+  const plain = listeners.find((listener) => listener.Protocol === 'HTTP' && !listener.DefaultActions?.some((action) => action.Type === 'redirect'));
+  const listenerArn = wanted ?? https?.ListenerArn ?? plain?.ListenerArn;
   return { loadBalancer, name, listenerArn, targetGroups: groups.size, rules };
 }
 
@@ -79,22 +82,26 @@ export async function readPool(elb: ElasticLoadBalancingV2Client, pool: string |
   let balancers: LoadBalancer[];
   const listenerOf = new Map<string, string>();
   if (typeof pool === 'string') {
-    const all = await allLoadBalancers(elb);
+    const all = (await allLoadBalancers(elb)).map((balancer) => ({
+      balancer,
+      arn: present(balancer.LoadBalancerArn, 'LoadBalancerArn', 'DescribeLoadBalancers'),
+    }));
     const tags = await describeElbTags(
       elb,
-      all.map((balancer) => balancer.LoadBalancerArn ?? ''),
+      all.map(({ arn }) => arn),
     );
-    balancers = all.filter((balancer) => tags.get(balancer.LoadBalancerArn ?? '')?.[TAG_POOL] === pool);
+    balancers = all.filter(({ arn }) => tags.get(arn)?.[TAG_POOL] === pool).map(({ balancer }) => balancer);
   } else {
     const listeners =
       (await awsCall('DescribeListeners', pool.join(', '), () => elb.send(new DescribeListenersCommand({ ListenerArns: pool })))).Listeners ?? [];
-    for (const listener of listeners) listenerOf.set(listener.LoadBalancerArn ?? '', listener.ListenerArn ?? '');
+    for (const listener of listeners)
+      listenerOf.set(
+        present(listener.LoadBalancerArn, 'LoadBalancerArn', 'DescribeListeners'),
+        present(listener.ListenerArn, 'ListenerArn', 'DescribeListeners'),
+      );
     balancers =
-      (
-        await awsCall('DescribeLoadBalancers', 'the pool', () =>
-          elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [...listenerOf.keys()].filter((arn) => arn !== '') })),
-        )
-      ).LoadBalancers ?? [];
+      (await awsCall('DescribeLoadBalancers', 'the pool', () => elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [...listenerOf.keys()] }))))
+        .LoadBalancers ?? [];
   }
   balancers.sort((a, b) => (a.LoadBalancerName ?? '').localeCompare(b.LoadBalancerName ?? '', 'en', { numeric: true }));
   const [limits, members] = await Promise.all([
@@ -175,8 +182,14 @@ export async function growPool(
       }),
     ),
   );
-  const loadBalancer = created.LoadBalancers?.[0] ?? {};
+  const loadBalancer = present(created.LoadBalancers?.[0], 'load balancer', 'CreateLoadBalancer');
   record('load balancer', `${name} (pool ${pool.name})`, 'created');
-  const listenerArn = await ensureHttpsListener(elb, loadBalancer.LoadBalancerArn ?? '', name, certificateArn, record);
+  const listenerArn = await ensureHttpsListener(
+    elb,
+    present(loadBalancer.LoadBalancerArn, 'LoadBalancerArn', 'CreateLoadBalancer'),
+    name,
+    certificateArn,
+    record,
+  );
   return { loadBalancer, name, listenerArn, targetGroups: 0, rules: 0 };
 }

@@ -13,6 +13,7 @@ import { allLoadBalancers } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { fitName, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { present } from './present.ts';
 import type { ProvisionSpec } from './spec.ts';
 
 export const TAG_PLATFORM = 'ecs-deploy-actions:platform';
@@ -22,15 +23,18 @@ export function sharedLoadBalancerName(cluster: string): string {
 }
 
 export async function findSharedLoadBalancer(elb: ElasticLoadBalancingV2Client, cluster: string): Promise<LoadBalancer | undefined> {
-  const balancers = await allLoadBalancers(elb);
+  const balancers = (await allLoadBalancers(elb)).map((balancer) => ({
+    balancer,
+    arn: present(balancer.LoadBalancerArn, 'LoadBalancerArn', 'DescribeLoadBalancers'),
+  }));
   const tags = await describeElbTags(
     elb,
-    balancers.map((balancer) => balancer.LoadBalancerArn ?? ''),
+    balancers.map(({ arn }) => arn),
   );
-  return balancers.find((balancer) => {
-    const found = tags.get(balancer.LoadBalancerArn ?? '') ?? {};
+  return balancers.find(({ arn }) => {
+    const found = tags.get(arn) ?? {};
     return found[TAG_PLATFORM] === cluster && found[TAG_MANAGED_BY] === MANAGED_BY;
-  });
+  })?.balancer;
 }
 
 async function createListener(elb: ElasticLoadBalancingV2Client, input: ConstructorParameters<typeof CreateListenerCommand>[0]): Promise<void> {

@@ -94,7 +94,9 @@ async function checkRoles(settings: AwsSettings, roles: { input: string; arn: st
           },
         ];
       } catch (error) {
-        if (sdkErrorName(error) !== 'NoSuchEntity') throw error instanceof ActionError ? error : wrapAwsError('GetRole', name, error);
+        // The wire code is NoSuchEntity; the SDK names the error after its model's shape.
+        if (!['NoSuchEntity', 'NoSuchEntityException'].includes(sdkErrorName(error) ?? ''))
+          throw error instanceof ActionError ? error : wrapAwsError('GetRole', name, error);
         return [{ resource: `role ${arn} (${input})`, problem: 'does not exist.', fix: `create the role (trusted by ${service}) or correct ${input}.` }];
       }
     }),
