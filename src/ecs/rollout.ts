@@ -4,7 +4,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ContainerDefinition, ECSClient, Service } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Progress } from '../report.ts';
-import type { Clock } from '../watch.ts';
+import type { Clock, PollIntervals } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
 import { classifyFailure, type FailureReason } from './diagnosis.ts';
 import { maskSecretLikeEnvironment } from './hardening.ts';
@@ -28,6 +28,8 @@ export interface EngineContext {
   elb?: ElasticLoadBalancingV2Client | undefined;
   clock: Clock;
   progress: Progress;
+  /** How often the watch polls; deploymentPolling unless told. */
+  polling?: PollIntervals | undefined;
 }
 
 export interface DeployTarget {
@@ -98,7 +100,7 @@ export async function follow(
   const { ecs, progress } = context;
   for (const target of targets) maskSecretLikeEnvironment(target.containers);
   progress.phase(phase);
-  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb });
+  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb, intervals: context.polling });
   return Promise.all(
     watched.map(async (deployment): Promise<DeploymentResult> => {
       if (!isFailure(deployment.status)) return { ...deployment, diagnosis: undefined };

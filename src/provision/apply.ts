@@ -33,6 +33,7 @@ import { forwardedTargetGroups, isEnvironmentRule, type RuleOnListener, rulesOf 
 import { toElbTags } from '../elb/tags.ts';
 import { describeIdentity, type Identity, isOwnedBy, MANAGED_BY, TAG_EXPIRES_AT, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import type { PollIntervals } from '../watch.ts';
 import { ensureAliasRecord } from './dns.ts';
 import { type LoadBalancerState, listenerOf, type ServiceState, toLoadBalancer } from './observe.ts';
 import { checkHostFree, extraTargetGroupTags, type ProvisionPlan, type Step, sleepTagsToForget, step, wantedHealthCheck } from './plan.ts';
@@ -89,6 +90,9 @@ export function preferredPriority(identity: Identity): number {
   return 1 + (createHash('sha256').update(key).digest().readUInt32BE(0) % 49_000);
 }
 
+/** One service to watch: polls at most 2 s apart end the step within a second or so of the deployment. */
+const polling: PollIntervals = { initialSeconds: 1, maxSeconds: 2, factor: 1.5 };
+
 export async function apply(context: ProvisionContext, plan: ProvisionPlan): Promise<ProvisionResult> {
   const { progress } = context;
   const { desired, snapshot } = plan;
@@ -121,7 +125,7 @@ export async function apply(context: ProvisionContext, plan: ProvisionPlan): Pro
   let deployment: DeploymentResult | undefined;
   if (started) {
     const target = { service: started.service, taskDefinitionArn, containers: desired.registration.containerDefinitions };
-    [deployment] = await follow(context, [started.deployment], [target], desired.spec.timeoutSeconds);
+    [deployment] = await follow({ ...context, polling }, [started.deployment], [target], desired.spec.timeoutSeconds);
   }
   return {
     changes,

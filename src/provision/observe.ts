@@ -31,6 +31,9 @@ export interface LoadBalancerState {
   dnsName: string;
   canonicalHostedZoneId: string;
   vpcId: string;
+  /** Its subnets and security groups: known to exist, in its VPC. */
+  subnets: string[];
+  securityGroups: string[];
 }
 
 export function toLoadBalancer(balancer: LoadBalancer | undefined, call: string): LoadBalancerState {
@@ -41,6 +44,8 @@ export function toLoadBalancer(balancer: LoadBalancer | undefined, call: string)
     dnsName: present(found.DNSName, 'DNSName', call),
     canonicalHostedZoneId: present(found.CanonicalHostedZoneId, 'CanonicalHostedZoneId', call),
     vpcId: present(found.VpcId, 'VpcId', call),
+    subnets: (found.AvailabilityZones ?? []).flatMap((zone) => (zone.SubnetId ? [zone.SubnetId] : [])),
+    securityGroups: found.SecurityGroups ?? [],
   };
 }
 

@@ -205,13 +205,33 @@ async function checkNetwork(settings: AwsSettings, subnets: string[], securityGr
   ];
 }
 
+/** The network of the ALB that routes the environment, as far as it is known: its subnets and security groups exist, in one VPC. */
+function routingNetwork(plan: ProvisionPlan): { subnets: string[]; securityGroups: string[] } | undefined {
+  const routing = plan.snapshot.routing;
+  if (routing.kind === 'listener') return routing.loadBalancer;
+  if (routing.kind === 'shared') return routing.found?.loadBalancer;
+  const balancer = routing.placed?.loadBalancer;
+  return (
+    balancer && {
+      subnets: (balancer.AvailabilityZones ?? []).flatMap((zone) => (zone.SubnetId ? [zone.SubnetId] : [])),
+      securityGroups: balancer.SecurityGroups ?? [],
+    }
+  );
+}
+
 /** Refuses the plan, naming each resource and its fix, when AWS would reject what it is about to use. */
 export async function verify(settings: AwsSettings, plan: ProvisionPlan, progress: Progress, logs: CloudWatchLogsClient): Promise<void> {
   const { desired } = plan;
   const { spec, registration } = desired;
   const revision = step(plan, 'task definition')?.action !== 'keep';
   const service = step(plan, 'service');
-  const network = service?.action === 'create' || (service?.diff.some((change) => ['subnets', 'security groups'].includes(change.field)) ?? false);
+  // Subnets and security groups the ALB already uses need no EC2 call (and no EC2 client loaded).
+  const alb = routingNetwork(plan);
+  const onAlb =
+    alb !== undefined &&
+    spec.network.subnets.every((id) => alb.subnets.includes(id)) &&
+    spec.network.securityGroups.every((id) => alb.securityGroups.includes(id));
+  const network = !onAlb && (service?.action === 'create' || (service?.diff.some((change) => ['subnets', 'security groups'].includes(change.field)) ?? false));
   const containers = revision ? registration.containerDefinitions.map((container) => toContainer(container, 'the task definition')) : [];
   const roles = [
     ...(registration.executionRoleArn ? [{ input: 'execution-role-arn', arn: registration.executionRoleArn, service: 'ecs-tasks.amazonaws.com' }] : []),

@@ -68,6 +68,8 @@ const nothing = (): Snapshot => ({
       dnsName: 'previews-1.us-east-1.elb.amazonaws.com',
       canonicalHostedZoneId: 'Z35SXDOTRQ7X7K',
       vpcId: 'vpc-1',
+      subnets: ['subnet-0a1b2c3d4e5f60001'],
+      securityGroups: ['sg-0a1b2c3d4e5f60001'],
     },
   },
   rules: [],
