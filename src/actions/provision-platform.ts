@@ -136,8 +136,8 @@ export const provisionPlatformInputs = {
   'dry-run': withDefault('false', boolean()),
   strategy: withDefault('rolling', choice(['rolling', 'blue-green'] as const)),
   'infrastructure-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
-  'enable-execute-command': withDefault('false', boolean()),
   verify: withDefault('true', boolean()),
+  'enable-execute-command': withDefault('false', boolean()),
 };
 
 /** A Secrets Manager secret or SSM parameter ARN; another region or account is allowed (ECS reads them by full ARN). */

@@ -106,6 +106,7 @@ test('preflight: an image ECR lacks, a missing or untrusting role, a missing sec
       /role arn:aws:iam::123456789012:role\/lambdaRole \(task-role-arn\): its trust policy does not let ecs-tasks\.amazonaws\.com assume it/,
     ],
     [{ secrets: `DB_PASSWORD=${missingSecret}` }, /secret DB_PASSWORD: its reference leads to no Secrets Manager secret/],
+    [{ secrets: 'API_KEY=arn:aws:ssm:us-east-1:123456789012:parameter/app/none' }, /secret API_KEY: its reference leads to no SSM parameter/],
     [{ subnets: `${SUBNETS[0]},${otherSubnet}` }, new RegExp(`subnets and security-groups: are in 2 VPCs .*${otherSubnet} in ${vpc.Vpc?.VpcId}`)],
   ];
   for (const [index, [extra, refusal]] of cases.entries()) {
