@@ -90,6 +90,16 @@ export function preferredPriority(identity: Identity): number {
   return 1 + (createHash('sha256').update(key).digest().readUInt32BE(0) % 49_000);
 }
 
+/**
+ * No room on the ALB or in the pool, or the host taken meanwhile: a refusal made at create time, after which
+ * what this run made beside the routing is removed. An AWS failure leaves it for the re-run to go on from.
+ */
+class Refusal extends ActionError {
+  static of(error: ActionError): Refusal {
+    return new Refusal(error.message, error.hint);
+  }
+}
+
 /** One service to watch: polls at most 2 s apart end the step within a second or so of the deployment. */
 const polling: PollIntervals = { initialSeconds: 1, maxSeconds: 2, factor: 1.5 };
 
@@ -109,8 +119,8 @@ export async function apply(context: ProvisionContext, plan: ProvisionPlan): Pro
     applyRouting(context, plan, record),
   ]);
   if (routing.status === 'rejected') {
-    // Refused at create time (a full ALB or pool, a host taken meanwhile): what was made beside it goes too.
-    await undo(context, logGroup.status === 'fulfilled' && logGroup.value ? desired.names.logGroup : undefined, revision);
+    if (routing.reason instanceof Refusal)
+      await undo(context, logGroup.status === 'fulfilled' && logGroup.value ? desired.names.logGroup : undefined, revision);
     throw routing.reason;
   }
   if (cluster.status === 'rejected') throw cluster.reason;
@@ -217,7 +227,7 @@ async function applyRouting(context: ProvisionContext, plan: ProvisionPlan, reco
     const rule = await applyRule(context, plan, { listenerArn: given.listenerArn, hostListeners: [given.listenerArn] }, targets, record);
     if (!rule) {
       const limits = (await readPool(elb, [given.listenerArn])).quotas;
-      throw new ActionError(
+      throw new Refusal(
         `The load balancer ${given.loadBalancer.name} is full: it has reached the quota of target groups (${limits.targetGroups}) or rules (${limits.rules}) per Application Load Balancer.`,
         'use load-balancer-pool with grow-pool: true to spread environments over several ALBs, or tear down environments that are no longer needed.',
       );
@@ -258,7 +268,7 @@ async function placeInPool(context: ProvisionContext, plan: ProvisionPlan, first
     member = choose(pool);
   }
   for (const [name, arn] of created) await awsCall('DeleteTargetGroup', name, () => elb.send(new DeleteTargetGroupCommand({ TargetGroupArn: arn })));
-  throw fullPoolError(pool, label);
+  throw Refusal.of(fullPoolError(pool, label));
 }
 
 /** Every target group of the plan, side by side; `created` (name -> ARN) keeps those made by an earlier attempt. */
@@ -372,7 +382,11 @@ async function applyRule(
   for (let attempt = 0; attempt < 20; attempt++) {
     // Read again every attempt: a concurrent environment may have taken a priority or this host meanwhile.
     const rules = await rulesOf(elb, [listenerArn, ...where.hostListeners]);
-    checkHostFree(rules, desired.host, identity, isOurs);
+    try {
+      checkHostFree(rules, desired.host, identity, isOurs);
+    } catch (error) {
+      throw error instanceof ActionError ? Refusal.of(error) : error;
+    }
     const onListener = rules.filter((found) => found.listenerArn === listenerArn);
     const tagged = onListener.find((found) => isOwnedBy(found.tags, identity) && !isOurs(found));
     if (tagged) {
@@ -413,7 +427,7 @@ async function applyRule(
       if (sdkErrorName(error) !== 'PriorityInUseException') throw wrapAwsError('CreateRule', `priority ${priority}`, error);
     }
   }
-  throw new ActionError('Could not find a free listener-rule priority after 20 tries.', 'retry the step; many environments are provisioning at once.');
+  throw new Refusal('Could not find a free listener-rule priority after 20 tries.', 'retry the step; many environments are provisioning at once.');
 }
 
 interface Started {
