@@ -85,7 +85,7 @@ interface Routed {
 }
 
 /** A listener-rule priority derived from the identity, so concurrent environments (every repository's pr-1) rarely collide. */
-export function preferredPriority(identity: Identity): number {
+function preferredPriority(identity: Identity): number {
   const key = `${identity.repository}\n${identity.cluster}\n${identity.environment}`;
   return 1 + (createHash('sha256').update(key).digest().readUInt32BE(0) % 49_000);
 }

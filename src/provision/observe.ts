@@ -277,7 +277,7 @@ async function observeRouting(elb: ElasticLoadBalancingV2Client, desired: Desire
   return { kind: 'shared', name, found: { listenerArn: https, loadBalancer } };
 }
 
-export function routingListeners(routing: RoutingState): string[] {
+function routingListeners(routing: RoutingState): string[] {
   if (routing.kind === 'listener') return [routing.listenerArn];
   if (routing.kind === 'shared') return routing.found?.listenerArn ? [routing.found.listenerArn] : [];
   return routing.pool.members.flatMap((member) => (member.listenerArn ? [member.listenerArn] : []));

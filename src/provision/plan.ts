@@ -57,7 +57,7 @@ function change(field: string, from: string | number | undefined, to: string | n
 }
 
 /** Refuses a resource of the environment's name that it does not own; another repository's is named as such. */
-export function claim(kind: string, name: string, tags: Tags, identity: Identity): void {
+function claim(kind: string, name: string, tags: Tags, identity: Identity): void {
   const owner = ownership(tags, identity);
   if (owner === 'ours') return;
   if (owner === 'other-repository') throw otherRepositoryError(identity, tags[TAG_REPOSITORY] ?? 'another repository', `${kind} ${name}`);
@@ -211,7 +211,7 @@ function taskDefinitionStep(desired: Desired, current: TaskDefinitionState | und
   return { resource: 'task definition', name: revision(current.arn), action: 'update', diff: taskDefinitionDiff(current, desired), note: 'a new revision' };
 }
 
-export const formatStrategy = (strategy: CapacityShare[]) => strategy.map((share) => `${share.capacityProvider}:${share.weight}`).join(', ');
+const formatStrategy = (strategy: CapacityShare[]) => strategy.map((share) => `${share.capacityProvider}:${share.weight}`).join(', ');
 
 /**
  * The sleep tags a provision forgets: its desired count wakes a sleeping environment. Not when the sleep

@@ -10,7 +10,7 @@ import type { Progress } from '../report.ts';
 import { toContainer } from './observe.ts';
 import { type ProvisionPlan, step } from './plan.ts';
 
-export interface Problem {
+interface Problem {
   resource: string;
   problem: string;
   fix: string;

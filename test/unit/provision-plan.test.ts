@@ -7,6 +7,7 @@ import { type ContainerState, type Snapshot, toContainer } from '../../src/provi
 import { type ProvisionPlan, plan } from '../../src/provision/plan.ts';
 import { planLines } from '../../src/provision/report.ts';
 import { type Desired, desiredEnvironment, type ProvisionSpec } from '../../src/provision/spec.ts';
+import { ecrReference, trusts } from '../../src/provision/verify.ts';
 
 const identity: Identity = { repository: 'acme/web', cluster: 'previews', environment: 'pr-7' };
 const LISTENER = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/previews/50dc6c495c0c9188/f2f7dc8efc522ab2';
@@ -241,5 +242,33 @@ describe('provision plan', () => {
     expect(plan(desired(), { ...snapshot, rules: [rule('*.preview.example.com')] }).notes).toEqual([
       'listener rule priority 5 (*.preview.example.com) also answers pr-7.preview.example.com; the rule with the lower priority number wins',
     ]);
+  });
+});
+
+describe('preflight, what it reads', () => {
+  test('an image is asked of ECR only when it is in this region’s ECR, by tag (latest when none) or digest', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(ecrReference('123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web:v2', 'us-east-1')).toEqual({
+      registryId: '123456789012',
+      repositoryName: 'team/web',
+      tag: 'v2',
+    });
+    expect(ecrReference('123456789012.dkr.ecr.us-east-1.amazonaws.com/web', 'us-east-1')?.tag).toBe('latest');
+    expect(ecrReference(`123456789012.dkr.ecr.us-east-1.amazonaws.com/web@${digest}`, 'us-east-1')?.digest).toBe(digest);
+    expect(ecrReference('123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v2', 'us-east-1')).toBeUndefined();
+    expect(ecrReference('public.ecr.aws/nginx/nginx:1.27', 'us-east-1')).toBeUndefined();
+    expect(ecrReference('ghcr.io/acme/web:v2', 'us-east-1')).toBeUndefined();
+  });
+
+  test('a trust policy lets ECS tasks in only with an Allow of sts:AssumeRole to their service principal', () => {
+    const policy = (statement: unknown) => encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: statement }));
+    const tasks = 'ecs-tasks.amazonaws.com';
+    expect(trusts(policy([{ Effect: 'Allow', Principal: { Service: tasks }, Action: 'sts:AssumeRole' }]), tasks)).toBe(true);
+    expect(trusts(policy({ Effect: 'Allow', Principal: { Service: ['ec2.amazonaws.com', tasks] }, Action: ['sts:TagSession', 'sts:AssumeRole'] }), tasks)).toBe(
+      true,
+    );
+    expect(trusts(policy([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]), tasks)).toBe(false);
+    expect(trusts(policy([{ Effect: 'Deny', Principal: { Service: tasks }, Action: 'sts:AssumeRole' }]), tasks)).toBe(false);
+    expect(trusts(policy([{ Effect: 'Allow', Principal: { Service: tasks }, Action: 'sts:TagSession' }]), tasks)).toBe(false);
   });
 });
