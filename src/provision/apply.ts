@@ -68,7 +68,7 @@ export interface ProvisionContext extends EngineContext {
   route53?: Route53Client | undefined;
 }
 
-type Record = (resource: string, name: string, change: Change) => void;
+type Recorder = (resource: string, name: string, change: Change) => void;
 
 /** The environment's target group, and with strategy blue-green the alternate one ECS shifts traffic to. */
 interface Targets {
@@ -107,7 +107,7 @@ export async function apply(context: ProvisionContext, plan: ProvisionPlan): Pro
   const { progress } = context;
   const { desired, snapshot } = plan;
   const changes: ProvisionResult['changes'] = [];
-  const record: Record = (resource, name, change) => {
+  const record: Recorder = (resource, name, change) => {
     changes.push({ resource, name, change });
     progress.line(`${resource} ${name}: ${change}`);
   };
@@ -139,7 +139,7 @@ export async function apply(context: ProvisionContext, plan: ProvisionPlan): Pro
   }
   return {
     changes,
-    serviceArn: started ? present(started.service.serviceArn, 'serviceArn', 'CreateService') : (service as ServiceState).arn,
+    serviceArn: service?.arn ?? present(started?.service.serviceArn, 'serviceArn', 'CreateService'),
     targetGroupArn: routed.targets.primary,
     alternateTargetGroupArn: routed.targets.alternate,
     listenerRuleArn: routed.rule.arn,
@@ -152,7 +152,7 @@ export async function apply(context: ProvisionContext, plan: ProvisionPlan): Pro
   };
 }
 
-async function applyCluster(ecs: ECSClient, plan: ProvisionPlan, record: Record): Promise<void> {
+async function applyCluster(ecs: ECSClient, plan: ProvisionPlan, record: Recorder): Promise<void> {
   const { cluster } = plan.desired.spec.identity;
   if (step(plan, 'cluster')?.action === 'keep') return record('cluster', cluster, 'unchanged');
   await awsCall('CreateCluster', cluster, () =>
@@ -182,7 +182,7 @@ async function undo(
 }
 
 /** True when it created the log group. */
-async function applyLogGroup(logs: CloudWatchLogsClient, plan: ProvisionPlan, record: Record): Promise<boolean> {
+async function applyLogGroup(logs: CloudWatchLogsClient, plan: ProvisionPlan, record: Recorder): Promise<boolean> {
   const { desired } = plan;
   const name = desired.names.logGroup;
   const action = step(plan, 'log group')?.action;
@@ -198,7 +198,7 @@ async function applyLogGroup(logs: CloudWatchLogsClient, plan: ProvisionPlan, re
   return action === 'create';
 }
 
-async function applyTaskDefinition(ecs: ECSClient, plan: ProvisionPlan, record: Record): Promise<{ arn: string; registered: boolean }> {
+async function applyTaskDefinition(ecs: ECSClient, plan: ProvisionPlan, record: Recorder): Promise<{ arn: string; registered: boolean }> {
   const kept = plan.snapshot.taskDefinition;
   if (step(plan, 'task definition')?.action === 'keep' && kept) {
     record('task definition', revisionName(kept.arn), 'unchanged');
@@ -209,7 +209,7 @@ async function applyTaskDefinition(ecs: ECSClient, plan: ProvisionPlan, record: 
   return { arn, registered: true };
 }
 
-async function applyRouting(context: ProvisionContext, plan: ProvisionPlan, record: Record): Promise<Routed> {
+async function applyRouting(context: ProvisionContext, plan: ProvisionPlan, record: Recorder): Promise<Routed> {
   const { elb } = context;
   const { desired, snapshot } = plan;
   const routing = snapshot.routing;
@@ -248,7 +248,7 @@ async function applyRouting(context: ProvisionContext, plan: ProvisionPlan, reco
  * reads the pool again and goes to the next ALB (or grows the pool), reusing its target group; one
  * refused in the end deletes the target groups it created, leaving nothing half-made.
  */
-async function placeInPool(context: ProvisionContext, plan: ProvisionPlan, first: Pool, placed: PoolMember | undefined, record: Record): Promise<Routed> {
+async function placeInPool(context: ProvisionContext, plan: ProvisionPlan, first: Pool, placed: PoolMember | undefined, record: Recorder): Promise<Routed> {
   const { elb } = context;
   const { spec } = plan.desired;
   const label = typeof spec.loadBalancerPool === 'string' ? spec.loadBalancerPool : `of ${first.members.length} listener(s)`;
@@ -277,7 +277,7 @@ async function applyTargetGroups(
   plan: ProvisionPlan,
   vpcId: string,
   created: Map<string, string>,
-  record: Record,
+  record: Recorder,
 ): Promise<Targets> {
   const steps = plan.steps.filter((candidate) => candidate.resource === 'target group');
   const arns = await Promise.all(steps.map((group) => applyTargetGroup(elb, plan, group, vpcId, created, record)));
@@ -290,7 +290,7 @@ async function applyTargetGroup(
   group: Step,
   vpcId: string,
   created: Map<string, string>,
-  record: Record,
+  record: Recorder,
 ): Promise<string> {
   const { desired, snapshot } = plan;
   const { spec } = desired;
@@ -368,7 +368,7 @@ async function applyRule(
   plan: ProvisionPlan,
   where: { listenerArn: string; hostListeners: string[] },
   targets: Targets,
-  record: Record,
+  record: Recorder,
 ): Promise<{ arn: string; priority: string } | undefined> {
   const { elb } = context;
   const { desired } = plan;
@@ -462,7 +462,7 @@ const networkConfiguration = (desired: Desired) => ({
   },
 });
 
-async function createService(ecs: ECSClient, desired: Desired, taskDefinitionArn: string, routed: Routed, record: Record): Promise<Started> {
+async function createService(ecs: ECSClient, desired: Desired, taskDefinitionArn: string, routed: Routed, record: Recorder): Promise<Started> {
   const { spec, names } = desired;
   const { cluster } = spec.identity;
   const response = await awsCall('CreateService', names.service, () =>
@@ -519,7 +519,7 @@ async function updateService(
   service: ServiceState,
   taskDefinitionArn: string,
   routed: Routed,
-  record: Record,
+  record: Recorder,
 ): Promise<Started | undefined> {
   const { ecs, progress } = context;
   const { desired } = plan;
