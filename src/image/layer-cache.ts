@@ -75,7 +75,8 @@ export async function saveLayers(cache: LayerCache, builder: BuilderKind, log: (
     warning(`Layer cache not saved: ${result.reason ?? 'unknown reason'}. The next run builds without it.`);
     return 'not saved';
   }
-  return result.outcome === 'saved' ? `saved, ${formatBytes(result.bytes ?? 0)}` : 'already saved by another run';
+  if (result.outcome === 'exists') return 'already saved by another run';
+  return result.bytes === undefined ? 'saved' : `saved, ${formatBytes(result.bytes)}`;
 }
 
 /** Rootless buildah storage holds files owned by mapped uids: only its user namespace can archive them. */

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { provisionInputs } from '../helpers/provisioned.ts';
-import { type CallRecord, sharedListener, startWorld, type World } from '../helpers/world.ts';
+import { provisioned, provisionInputs } from '../helpers/provisioned.ts';
+import { type CallRecord, sharedListener, startWorld, taggedResources, type World } from '../helpers/world.ts';
 
 let world: World;
 let route53: Route53Client;
@@ -88,6 +88,11 @@ describe('two clusters and two repositories on one listener', () => {
     const runs = {
       provision: await provision('acme/blog', 'team-d', 'pr-2', { 'host-pattern': '{env}.d.example.com' }),
       rollout: await world.run('rollout-with-circuit-breaker', { inputs: { environment: 'pr-2', cluster: 'team-d', image: 'web:v2' }, env: from('acme/blog') }),
+      rollback: await world.run('rollback-to-revision', { inputs: { environment: 'pr-2', cluster: 'team-d' }, env: from('acme/blog') }),
+      'rollout by service name': await world.run('rollout-with-circuit-breaker', {
+        inputs: { service: 'pr-2', cluster: 'team-d', image: 'web:v2' },
+        env: from('acme/blog'),
+      }),
       sleep: await world.run('scale-schedule', { inputs: { mode: 'sleep', environments: 'pr-2', cluster: 'team-d' }, env: from('acme/blog') }),
       teardown: await world.run('teardown-env', { inputs: { environment: 'pr-2', cluster: 'team-d', 'listener-arn': listenerArn }, env: from('acme/blog') }),
     };
@@ -115,6 +120,22 @@ describe('two clusters and two repositories on one listener', () => {
     expect(platform.exitCode).toBe(0);
     expect(platform.stdout).toMatch(/1 environments \(1 services\) selected/);
   }, 60_000);
+
+  test("a sweep takes only the repository's own stale environments, unless a platform repository says repositories: '*'", async () => {
+    const expired = { 'ecs-deploy-actions:expires-at': '2020-01-01T00:00:00.000Z' };
+    await provisioned(world, { cluster: 'team-d', listenerArn, environment: 'pr-6', repository: 'acme/shop', tags: expired, host: 'pr-6.d.example.com' });
+    const before = (await world.calls()).length;
+    const blog = await world.run('teardown-env', { inputs: { cluster: 'team-d', mode: 'sweep' }, env: from('acme/blog') });
+    expect(blog.exitCode).toBe(0);
+    expect(blog.outputs.swept).toBe('');
+    expect(await mutatingSince(before)).toEqual([]);
+    const platform = await world.run('teardown-env', { inputs: { cluster: 'team-d', mode: 'sweep', repositories: '*' }, env: from('acme/platform') });
+    expect(platform.exitCode).toBe(0);
+    expect(platform.outputs.swept).toBe('pr-6');
+    expect(platform.stdout).toMatch(/pr-6 \(acme\/shop\): sweep: ttl passed/);
+    expect(platform.stdout).toMatch(/pr-2 \(acme\/shop\): keep/);
+    expect(await taggedResources(world, 'pr-6')).toEqual([]);
+  }, 120_000);
 });
 
 describe('hosts and names another owner already serves', () => {
@@ -173,6 +194,26 @@ describe('hosts and names another owner already serves', () => {
     const teardown = await world.run('teardown-env', { inputs: { environment: 'pr-4', cluster: 'team-d' }, env: from('acme/shop') });
     expect(teardown.exitCode).toBe(0);
     expect(await atName()).toEqual([]);
+  }, 120_000);
+
+  test('an alias someone pointed at another load balancer is theirs now: teardown leaves it and removes only its ownership record', async () => {
+    const provisionedRun = await provision('acme/shop', 'team-d', 'pr-8', { 'host-pattern': '{env}.example.com', 'hosted-zone-id': hostedZoneId });
+    expect(provisionedRun.exitCode).toBe(0);
+    const { loadBalancerArn } = await sharedListener(world, 'moved-to');
+    const balancer = (await world.elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [loadBalancerArn] }))).LoadBalancers?.[0];
+    const moved = { DNSName: balancer?.DNSName, HostedZoneId: balancer?.CanonicalHostedZoneId, EvaluateTargetHealth: false };
+    await route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: hostedZoneId,
+        ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: 'pr-8.example.com', Type: 'A', AliasTarget: moved } }] },
+      }),
+    );
+    const teardown = await world.run('teardown-env', { inputs: { environment: 'pr-8', cluster: 'team-d' }, env: from('acme/shop') });
+    expect(teardown.exitCode).toBe(0);
+    const left = (
+      await route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: hostedZoneId, StartRecordName: 'pr-8.example.com' }))
+    ).ResourceRecordSets?.filter((set) => set.Name === 'pr-8.example.com.');
+    expect(left?.map((set) => [set.Type, set.AliasTarget?.DNSName])).toEqual([['A', `${balancer?.DNSName}.`]]);
   }, 120_000);
 
   test('a host pattern without {env} is refused, naming the input', async () => {
