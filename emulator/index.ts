@@ -15,8 +15,11 @@ import { createEc2Service } from './services/ec2.ts';
 import { createEcrService } from './services/ecr.ts';
 import { createEcsService } from './services/ecs.ts';
 import { createElbv2Service } from './services/elbv2.ts';
+import { createIamRolesService } from './services/iam-roles.ts';
 import { createLogsService } from './services/logs.ts';
 import { createRoute53Service } from './services/route53.ts';
+import { createSecretsManagerService } from './services/secrets-manager.ts';
+import { createSsmService } from './services/ssm.ts';
 import { createStsService } from './services/sts.ts';
 
 export interface EmulatorOptions {
@@ -90,7 +93,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   context.ecsScaling = ecs;
   context.taskRoles = ecs;
   const route53 = createRoute53Service(context, elbv2);
-  const modules: ServiceModule[] = [ecs, elbv2, ec2, ecr, logs, createStsService(context), createAutoScalingService(context), route53];
+  const modules: ServiceModule[] = [
+    ecs,
+    elbv2,
+    ec2,
+    ecr,
+    logs,
+    createStsService(context),
+    createAutoScalingService(context),
+    route53,
+    createIamRolesService(context),
+    createSecretsManagerService(context),
+    createSsmService(context),
+  ];
   const github = createGithubApi(context);
   const actionsCache = createActionsCache(context, faults);
 

@@ -51,11 +51,16 @@ const iamPrefixes: Record<string, string> = {
   '@aws-sdk/client-cloudwatch-logs': 'logs',
   '@aws-sdk/client-application-auto-scaling': 'application-autoscaling',
   '@aws-sdk/client-route-53': 'route53',
+  '@aws-sdk/client-ec2': 'ec2',
+  '@aws-sdk/client-iam': 'iam',
+  '@aws-sdk/client-secrets-manager': 'secretsmanager',
+  '@aws-sdk/client-ssm': 'ssm',
 };
 
 /**
  * The AWS API actions an action's code can call: every `<Operation>Command` imported from an AWS SDK
- * client by a module the action's main reaches. What the tests observe is checked against it.
+ * client by a module the action's main reaches, statically or with `await import(...)` (a client loaded
+ * only on the path that needs it). What the tests observe is checked against it.
  */
 export function codePermissions(action: string): string[] {
   const found = new Set<string>();
@@ -64,8 +69,9 @@ export function codePermissions(action: string): string[] {
     if (seen.has(file)) return;
     seen.add(file);
     const source = readFileSync(file, 'utf8');
-    for (const match of source.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'([^']+)'/g)) {
-      const [, names = '', from = ''] = match;
+    for (const match of source.matchAll(/(?:import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*|\{([^}]*)\}\s*=\s*await import\()'([^']+)'/g)) {
+      const [, named, destructured, from = ''] = match;
+      const names = named ?? destructured ?? '';
       if (from.startsWith('.')) visit(resolve(dirname(file), from));
       const prefix = iamPrefixes[from];
       if (!prefix) continue;

@@ -1,5 +1,6 @@
 // EC2: what the actions need to discover networking. A new account's default VPC with two subnets in
 // two AZs and its default security group; IDs are fixed so tests and docs can name them.
+import { randomBytes } from 'node:crypto';
 import { AwsError, type EmulatorContext, type ServiceModule } from '../core/types.ts';
 
 export const DEFAULT_VPC_ID = 'vpc-0e1a2b3c4d5e6f701';
@@ -36,10 +37,25 @@ function list(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [];
 }
 
+/** A VPC made with CreateVpc (the default VPC is fixed). */
+interface Vpc {
+  id: string;
+  cidr: string;
+}
+
+const hexId = (prefix: string) => `${prefix}-${randomBytes(9).toString('hex').slice(0, 17)}`;
+
 export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Network {
+  let createdVpcs: Vpc[] = [];
+  let createdSubnets: Subnet[] = [];
   const subnets = (): Subnet[] => [
     { id: DEFAULT_SUBNET_IDS[0], vpcId: DEFAULT_VPC_ID, az: `${ctx.region}a`, azId: 'use1-az1', cidr: '172.31.0.0/20' },
     { id: DEFAULT_SUBNET_IDS[1], vpcId: DEFAULT_VPC_ID, az: `${ctx.region}b`, azId: 'use1-az2', cidr: '172.31.16.0/20' },
+    ...createdSubnets,
+  ];
+  const vpcs = (): (Vpc & { isDefault: boolean })[] => [
+    { id: DEFAULT_VPC_ID, cidr: '172.31.0.0/16', isDefault: true },
+    ...createdVpcs.map((vpc) => ({ ...vpc, isDefault: false })),
   ];
   const groups = (): SecurityGroup[] => [{ id: DEFAULT_SECURITY_GROUP_ID, vpcId: DEFAULT_VPC_ID, name: 'default', description: 'default VPC security group' }];
 
@@ -74,29 +90,70 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
             ids,
             /^vpc-[0-9a-f]{8,17}$/,
             'InvalidVpcID.Malformed',
-            [DEFAULT_VPC_ID],
+            vpcs().map((vpc) => vpc.id),
             (id) => new AwsError('InvalidVpcID.NotFound', `The vpc ID '${id}' does not exist`),
           );
           const fs = filters(input);
-          const vpcs = [DEFAULT_VPC_ID].filter(
-            (id) =>
-              (!ids.length || ids.includes(id)) &&
-              matchFilters(fs, { 'vpc-id': id, 'is-default': 'true', state: 'available', 'cidr-block': '172.31.0.0/16', 'owner-id': ctx.accountId }),
+          const found = vpcs().filter(
+            (vpc) =>
+              (!ids.length || ids.includes(vpc.id)) &&
+              matchFilters(fs, {
+                'vpc-id': vpc.id,
+                'is-default': String(vpc.isDefault),
+                state: 'available',
+                'cidr-block': vpc.cidr,
+                'owner-id': ctx.accountId,
+              }),
           );
           return {
-            vpcSet: vpcs.map((id) => ({
-              vpcId: id,
+            vpcSet: found.map((vpc) => ({
+              vpcId: vpc.id,
               ownerId: ctx.accountId,
               state: 'available',
-              cidrBlock: '172.31.0.0/16',
-              cidrBlockAssociationSet: [
-                { associationId: 'vpc-cidr-assoc-0e1a2b3c4d5e6f701', cidrBlock: '172.31.0.0/16', cidrBlockState: { state: 'associated' } },
-              ],
+              cidrBlock: vpc.cidr,
+              cidrBlockAssociationSet: [{ associationId: `vpc-cidr-assoc-${vpc.id.slice(4)}`, cidrBlock: vpc.cidr, cidrBlockState: { state: 'associated' } }],
               dhcpOptionsId: 'dopt-0e1a2b3c4d5e6f701',
               instanceTenancy: 'default',
-              isDefault: true,
+              isDefault: vpc.isDefault,
               tagSet: [],
             })),
+          };
+        },
+      },
+      CreateVpc: {
+        mutating: true,
+        handler: (input) => {
+          const cidr = typeof input.CidrBlock === 'string' ? input.CidrBlock : '';
+          if (!/^\d{1,3}(?:\.\d{1,3}){3}\/(?:1[6-9]|2[0-8])$/.test(cidr))
+            throw new AwsError('InvalidParameterValue', `Value (${cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.`);
+          const vpc = { id: hexId('vpc'), cidr };
+          createdVpcs.push(vpc);
+          return {
+            vpc: { vpcId: vpc.id, ownerId: ctx.accountId, state: 'pending', cidrBlock: cidr, instanceTenancy: 'default', isDefault: false, tagSet: [] },
+          };
+        },
+      },
+      CreateSubnet: {
+        mutating: true,
+        handler: (input) => {
+          const vpcId = typeof input.VpcId === 'string' ? input.VpcId : '';
+          const cidr = typeof input.CidrBlock === 'string' ? input.CidrBlock : '';
+          if (!createdVpcs.some((vpc) => vpc.id === vpcId) && vpcId !== DEFAULT_VPC_ID)
+            throw new AwsError('InvalidVpcID.NotFound', `The vpc ID '${vpcId}' does not exist`);
+          const az = typeof input.AvailabilityZone === 'string' ? input.AvailabilityZone : `${ctx.region}a`;
+          const subnet: Subnet = { id: hexId('subnet'), vpcId, az, azId: `use1-az${az.endsWith('b') ? 2 : 1}`, cidr };
+          createdSubnets.push(subnet);
+          return {
+            subnet: {
+              subnetId: subnet.id,
+              vpcId,
+              state: 'available',
+              cidrBlock: cidr,
+              availabilityZone: az,
+              availabilityZoneId: subnet.azId,
+              ownerId: ctx.accountId,
+              defaultForAz: false,
+            },
           };
         },
       },
@@ -119,7 +176,7 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
                 'vpc-id': s.vpcId,
                 'subnet-id': s.id,
                 'availability-zone': s.az,
-                'default-for-az': 'true',
+                'default-for-az': String(s.vpcId === DEFAULT_VPC_ID),
                 state: 'available',
                 'cidr-block': s.cidr,
                 'owner-id': ctx.accountId,
@@ -136,7 +193,7 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
               availableIpAddressCount: 4091,
               availabilityZone: s.az,
               availabilityZoneId: s.azId,
-              defaultForAz: true,
+              defaultForAz: s.vpcId === DEFAULT_VPC_ID,
               mapPublicIpOnLaunch: true,
               tagSet: [],
             })),
@@ -182,7 +239,10 @@ export function createEc2Service(ctx: EmulatorContext): ServiceModule & Ec2Netwo
         },
       },
     },
-    state: () => ({ vpcs: [DEFAULT_VPC_ID], subnets: subnets(), securityGroups: groups() }),
-    reset: () => {},
+    state: () => ({ vpcs: vpcs().map((vpc) => vpc.id), subnets: subnets(), securityGroups: groups() }),
+    reset: () => {
+      createdVpcs = [];
+      createdSubnets = [];
+    },
   };
 }

@@ -1,4 +1,4 @@
-// provision-platform: inputs and their validation.
+// provision-platform: the inputs, validated and typed into a ProvisionSpec (nothing else).
 import { currentRepository } from '../environment.ts';
 import { InputError, type InputProblem } from '../errors.ts';
 import { type PullRequestRef, pullRequestOfEvent } from '../github.ts';
@@ -29,6 +29,7 @@ import {
   text,
   withDefault,
 } from '../inputs.ts';
+import type { CapacityProvider, ProvisionSpec } from '../provision/spec.ts';
 
 /** Fargate's valid memory (MiB) for each CPU size (units), from the ECS task-size table. */
 const fargateMemory: Record<number, (memory: number) => boolean> = {
@@ -135,6 +136,8 @@ export const provisionPlatformInputs = {
   'dry-run': withDefault('false', boolean()),
   strategy: withDefault('rolling', choice(['rolling', 'blue-green'] as const)),
   'infrastructure-role-arn': optional(arn('iam', 'role/', 'an IAM role')),
+  verify: withDefault('true', boolean()),
+  'enable-execute-command': withDefault('false', boolean()),
 };
 
 /** A Secrets Manager secret or SSM parameter ARN; another region or account is allowed (ECS reads them by full ARN). */
@@ -147,7 +150,14 @@ function isSecretReference(reference: string, region: string | undefined): boole
   );
 }
 
-export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env) {
+export interface ProvisionPlatformInputs {
+  spec: ProvisionSpec;
+  dryRun: boolean;
+  verify: boolean;
+  githubToken: string | undefined;
+}
+
+export function readProvisionPlatformInputs(env: NodeJS.ProcessEnv = process.env): ProvisionPlatformInputs {
   const config = readInputs(provisionPlatformInputs);
   const problems: InputProblem[] = [];
   // Recorded on the environment so a sweep can tell when the pull request is closed.
@@ -225,10 +235,14 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
       fix: 'pick a cpu/memory pair from the Fargate task-size table, for example cpu 256 with memory 512, 1024 or 2048.',
     });
   }
-  const providers = config.capacityProviderStrategy.map((item) => item.split(':'));
+  // The one place the strategy string is read: FARGATE_SPOT:3 -> { FARGATE_SPOT, 3 }; a bare name weighs 1.
+  const capacityProviderStrategy = config.capacityProviderStrategy.map((item) => {
+    const [provider, weight = '1'] = item.split(':');
+    return { capacityProvider: provider as CapacityProvider, weight: Number(weight) };
+  });
   if (
-    new Set(providers.map(([provider]) => provider)).size < providers.length ||
-    providers.every(([, weight]) => weight !== undefined && Number(weight) === 0)
+    new Set(capacityProviderStrategy.map((share) => share.capacityProvider)).size < capacityProviderStrategy.length ||
+    capacityProviderStrategy.every((share) => share.weight === 0)
   ) {
     problems.push({
       input: 'capacity-provider-strategy',
@@ -255,7 +269,45 @@ export function readProvisionPlatformConfig(env: NodeJS.ProcessEnv = process.env
     }
   }
   if (problems.length > 0) throw new InputError(problems);
-  return { ...config, repository: currentRepository(env), pullRequest, hostedZoneId: config.hostedZoneId?.replace('/hostedzone/', '') };
+  const spec: ProvisionSpec = {
+    identity: { repository: currentRepository(env), cluster: config.cluster, environment: config.environment },
+    listenerArn: config.listenerArn,
+    loadBalancerPool: config.loadBalancerPool,
+    growPool: config.growPool,
+    certificateArn: config.certificateArn,
+    loadBalancerSubnets: config.loadBalancerSubnets,
+    loadBalancerSecurityGroups: config.loadBalancerSecurityGroups,
+    hostedZoneId: config.hostedZoneId?.replace('/hostedzone/', ''),
+    hostPattern: config.hostPattern,
+    pathPattern: config.pathPattern,
+    image: config.image,
+    taskDefinitionFile: config.taskDefinition,
+    executionRoleArn: config.executionRoleArn,
+    taskRoleArn: config.taskRoleArn,
+    containerName: config.containerName,
+    containerPort: config.containerPort,
+    network: { subnets: config.subnets, securityGroups: config.securityGroups, assignPublicIp: config.assignPublicIp },
+    healthCheck: {
+      path: config.healthCheckPath,
+      matcher: config.healthCheckMatcher,
+      intervalSeconds: config.healthCheckInterval,
+      gracePeriodSeconds: config.healthCheckGracePeriod,
+    },
+    deregistrationDelaySeconds: config.deregistrationDelay,
+    desiredCount: config.desiredCount,
+    cpu: config.cpu,
+    memory: config.memory,
+    capacityProviderStrategy,
+    environmentVariables: config.environmentVariables ?? [],
+    secrets: config.secrets ?? [],
+    logRetentionDays: Number(config.logRetentionDays),
+    containerInsights: config.containerInsights,
+    ttlSeconds: config.ttl,
+    pullRequest,
+    timeoutSeconds: config.timeout,
+    strategy: config.strategy,
+    infrastructureRoleArn: config.infrastructureRoleArn,
+    enableExecuteCommand: config.enableExecuteCommand,
+  };
+  return { spec, dryRun: config.dryRun, verify: config.verify, githubToken: config.githubToken };
 }
-
-export type ProvisionPlatformConfig = ReturnType<typeof readProvisionPlatformConfig>;

@@ -1,6 +1,6 @@
 // Starting a deployment: UpdateService with the circuit breaker on (and the strategy asked for), then finding the service
 // deployment it started, so the watch follows that deployment and not "is the service stable".
-import { type ECSClient, ListServiceDeploymentsCommand, type Service, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { type ECSClient, ListServiceDeploymentsCommand, type Service, UpdateServiceCommand, type UpdateServiceCommandInput } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { ActionError } from '../errors.ts';
@@ -34,6 +34,8 @@ export interface DeploymentRequest {
   forceNewDeployment: boolean;
   enableExecuteCommand?: boolean | undefined;
   strategy?: StrategyRequest | undefined;
+  /** Other service settings changed in the same UpdateService (provision-platform: network, capacity, execute command). */
+  settings?: Pick<UpdateServiceCommandInput, 'networkConfiguration' | 'capacityProviderStrategy' | 'enableExecuteCommand' | 'loadBalancers'> | undefined;
 }
 
 function primaryDeployment(service: Service | undefined) {
@@ -69,6 +71,7 @@ export async function startDeployment(
         forceNewDeployment: request.forceNewDeployment || execChanges,
         enableExecuteCommand: request.enableExecuteCommand,
         deploymentConfiguration: deploymentConfiguration(service, request.strategy),
+        ...request.settings,
       }),
     ),
   );

@@ -6,7 +6,7 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { awsCall } from '../aws.ts';
 import { chunk } from '../list.ts';
 import type { Progress } from '../report.ts';
-import type { Clock } from '../watch.ts';
+import type { Clock, PollIntervals } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
 import { classifyFailure, type FailureReason } from './diagnosis.ts';
 import { maskSecretLikeEnvironment } from './hardening.ts';
@@ -38,6 +38,8 @@ export interface EngineContext {
   elb?: ElasticLoadBalancingV2Client | undefined;
   clock: Clock;
   progress: Progress;
+  /** How often the watch polls; deploymentPolling unless told. */
+  polling?: PollIntervals | undefined;
 }
 
 export interface DeployTarget {
@@ -111,7 +113,7 @@ export async function follow(
   const { ecs, progress } = context;
   for (const target of targets) maskSecretLikeEnvironment(target.containers);
   progress.phase(phase);
-  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb });
+  const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb, intervals: context.polling });
   const serving = await servingNow(
     ecs,
     watched.filter((deployment) => isFailure(deployment.status)),

@@ -12,7 +12,7 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import { awsCall } from '../aws.ts';
 import { chunk } from '../list.ts';
 import type { Progress } from '../report.ts';
-import { type Clock, pollUntil } from '../watch.ts';
+import { type Clock, type PollIntervals, pollUntil } from '../watch.ts';
 import type { StartedDeployment } from './deploy.ts';
 import { greenShares } from './strategy.ts';
 import { revisionName } from './task-definition.ts';
@@ -185,7 +185,7 @@ async function rollbackTaskDefinition(ecs: ECSClient, deployment: ServiceDeploym
 export async function watchDeployments(
   ecs: ECSClient,
   started: StartedDeployment[],
-  options: { clock: Clock; timeoutSeconds: number; progress: Progress; elb?: ElasticLoadBalancingV2Client | undefined },
+  options: { clock: Clock; timeoutSeconds: number; progress: Progress; elb?: ElasticLoadBalancingV2Client | undefined; intervals?: PollIntervals | undefined },
 ): Promise<EndedDeployment[]> {
   let watched: WatchedDeployment[] = started.map((deployment) => ({
     ...deployment,
@@ -203,6 +203,7 @@ export async function watchDeployments(
   const outcome = await pollUntil({
     clock: options.clock,
     timeoutSeconds: options.timeoutSeconds,
+    ...(options.intervals ? { intervals: options.intervals } : {}),
     poll: async () => {
       const active = watched.filter((deployment) => deployment.status === 'in-progress');
       const withArn = active.filter((deployment) => deployment.serviceDeploymentArn);

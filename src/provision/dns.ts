@@ -90,12 +90,21 @@ async function change(route53: Route53Client, hostedZoneId: string, host: string
   );
 }
 
+/** What the environment's name holds: whether our marker is there, and where our alias points. */
+export interface AliasState {
+  marked: boolean;
+  /** The DNS name the alias leads to, when there is one. */
+  pointsAt: string | undefined;
+}
+
 /**
  * Refuses, before anything is changed, a name that holds records without our marker: another team's
  * record (or another environment's) is never written over.
  */
-export async function checkRecordFree(route53: Route53Client, hostedZoneId: string, host: string, identity: Identity): Promise<void> {
-  refuseTaken(await recordsAt(route53, hostedZoneId, host, identity), hostedZoneId, host, identity);
+export async function readAlias(route53: Route53Client, hostedZoneId: string, host: string, identity: Identity): Promise<AliasState> {
+  const found = await recordsAt(route53, hostedZoneId, host, identity);
+  refuseTaken(found, hostedZoneId, host, identity);
+  return { marked: found.marker !== undefined, pointsAt: found.alias?.AliasTarget?.DNSName };
 }
 
 function refuseTaken(found: RecordsAtName, hostedZoneId: string, host: string, identity: Identity): void {

@@ -9,14 +9,15 @@ import {
   type Listener,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall } from '../aws.ts';
 import { accountLimits, allLoadBalancers, listenerRules } from '../elb/describe.ts';
 import { forwardedTargetGroups } from '../elb/rules.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { present } from './present.ts';
 import { ensureHttpsListener, TAG_PLATFORM } from './shared-alb.ts';
+import type { ProvisionSpec } from './spec.ts';
 
 export const TAG_POOL = 'ecs-deploy-actions:pool';
 
@@ -55,7 +56,7 @@ async function quotas(elb: ElasticLoadBalancingV2Client): Promise<Quotas> {
 
 /** One ALB's load: distinct forwarded target groups and non-default rules over all its listeners. */
 async function measure(elb: ElasticLoadBalancingV2Client, loadBalancer: LoadBalancer, wanted: string | undefined): Promise<PoolMember> {
-  const arn = loadBalancer.LoadBalancerArn ?? '';
+  const arn = present(loadBalancer.LoadBalancerArn, 'LoadBalancerArn', 'DescribeLoadBalancers');
   const name = loadBalancer.LoadBalancerName ?? arn;
   const listeners: Listener[] =
     (await awsCall('DescribeListeners', name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: arn })))).Listeners ?? [];
@@ -63,14 +64,16 @@ async function measure(elb: ElasticLoadBalancingV2Client, loadBalancer: LoadBala
   let rules = 0;
   for (const listener of listeners) {
     for (const group of forwardedTargetGroups(listener.DefaultActions)) groups.add(group);
-    for (const rule of await listenerRules(elb, listener.ListenerArn ?? '')) {
+    for (const rule of await listenerRules(elb, present(listener.ListenerArn, 'ListenerArn', 'DescribeListeners'))) {
       if (rule.IsDefault) continue;
       rules++;
       for (const group of forwardedTargetGroups(rule.Actions)) groups.add(group);
     }
   }
   const https = listeners.find((listener) => listener.Protocol === 'HTTPS');
-  const listenerArn = wanted ?? https?.ListenerArn ?? listeners.find((listener) => listener.Protocol === 'HTTP' && !https)?.ListenerArn;
+  // HTTP only when the ALB serves plain HTTP: a redirect to HTTPS is a grower's ALB whose HTTPS listener is still to come.
+  const plain = listeners.find((listener) => listener.Protocol === 'HTTP' && !listener.DefaultActions?.some((action) => action.Type === 'redirect'));
+  const listenerArn = wanted ?? https?.ListenerArn ?? plain?.ListenerArn;
   return { loadBalancer, name, listenerArn, targetGroups: groups.size, rules };
 }
 
@@ -79,22 +82,26 @@ export async function readPool(elb: ElasticLoadBalancingV2Client, pool: string |
   let balancers: LoadBalancer[];
   const listenerOf = new Map<string, string>();
   if (typeof pool === 'string') {
-    const all = await allLoadBalancers(elb);
+    const all = (await allLoadBalancers(elb)).map((balancer) => ({
+      balancer,
+      arn: present(balancer.LoadBalancerArn, 'LoadBalancerArn', 'DescribeLoadBalancers'),
+    }));
     const tags = await describeElbTags(
       elb,
-      all.map((balancer) => balancer.LoadBalancerArn ?? ''),
+      all.map(({ arn }) => arn),
     );
-    balancers = all.filter((balancer) => tags.get(balancer.LoadBalancerArn ?? '')?.[TAG_POOL] === pool);
+    balancers = all.filter(({ arn }) => tags.get(arn)?.[TAG_POOL] === pool).map(({ balancer }) => balancer);
   } else {
     const listeners =
       (await awsCall('DescribeListeners', pool.join(', '), () => elb.send(new DescribeListenersCommand({ ListenerArns: pool })))).Listeners ?? [];
-    for (const listener of listeners) listenerOf.set(listener.LoadBalancerArn ?? '', listener.ListenerArn ?? '');
+    for (const listener of listeners)
+      listenerOf.set(
+        present(listener.LoadBalancerArn, 'LoadBalancerArn', 'DescribeListeners'),
+        present(listener.ListenerArn, 'ListenerArn', 'DescribeListeners'),
+      );
     balancers =
-      (
-        await awsCall('DescribeLoadBalancers', 'the pool', () =>
-          elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [...listenerOf.keys()].filter((arn) => arn !== '') })),
-        )
-      ).LoadBalancers ?? [];
+      (await awsCall('DescribeLoadBalancers', 'the pool', () => elb.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [...listenerOf.keys()] }))))
+        .LoadBalancers ?? [];
   }
   balancers.sort((a, b) => (a.LoadBalancerName ?? '').localeCompare(b.LoadBalancerName ?? '', 'en', { numeric: true }));
   const [limits, members] = await Promise.all([
@@ -138,7 +145,7 @@ export function fullPoolError(pool: Pool, label: string): ActionError {
 export async function growPool(
   elb: ElasticLoadBalancingV2Client,
   pool: Pool & { name: string },
-  config: ProvisionPlatformConfig,
+  spec: ProvisionSpec,
   record: (resource: string, name: string, change: 'created' | 'unchanged') => void,
 ): Promise<PoolMember> {
   const names = new Set(pool.members.map((member) => member.name));
@@ -147,15 +154,15 @@ export async function growPool(
   // An ALB without listeners is another grower's, caught halfway: finish it rather than add one more.
   const name = pool.members.find((member) => !member.listenerArn)?.name ?? `${pool.name}-${n}`;
   const model = pool.members.find((member) => member.listenerArn);
-  let certificateArn = config.certificateArn;
+  let certificateArn = spec.certificateArn;
   if (model) {
     const listeners = (
       await awsCall('DescribeListeners', model.name, () => elb.send(new DescribeListenersCommand({ LoadBalancerArn: model.loadBalancer.LoadBalancerArn })))
     ).Listeners;
     certificateArn = listeners?.find((listener) => listener.Protocol === 'HTTPS')?.Certificates?.[0]?.CertificateArn ?? certificateArn;
   }
-  const subnets = model ? (model.loadBalancer.AvailabilityZones ?? []).map((zone) => zone.SubnetId ?? '') : config.loadBalancerSubnets;
-  const securityGroups = model ? model.loadBalancer.SecurityGroups : config.loadBalancerSecurityGroups;
+  const subnets = model ? (model.loadBalancer.AvailabilityZones ?? []).map((zone) => zone.SubnetId ?? '') : spec.loadBalancerSubnets;
+  const securityGroups = model ? model.loadBalancer.SecurityGroups : spec.loadBalancerSecurityGroups;
   if (!certificateArn || !subnets?.length) {
     throw new ActionError(
       `Cannot grow the load-balancer pool ${pool.name}: no certificate and subnets to copy from the pool.`,
@@ -171,12 +178,18 @@ export async function growPool(
         Subnets: subnets,
         SecurityGroups: securityGroups,
         // Platform-level: no environment tag, so no teardown ever deletes it.
-        Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: config.cluster, [TAG_POOL]: pool.name }),
+        Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: spec.identity.cluster, [TAG_POOL]: pool.name }),
       }),
     ),
   );
-  const loadBalancer = created.LoadBalancers?.[0] ?? {};
+  const loadBalancer = present(created.LoadBalancers?.[0], 'load balancer', 'CreateLoadBalancer');
   record('load balancer', `${name} (pool ${pool.name})`, 'created');
-  const listenerArn = await ensureHttpsListener(elb, loadBalancer.LoadBalancerArn ?? '', name, certificateArn, record);
+  const listenerArn = await ensureHttpsListener(
+    elb,
+    present(loadBalancer.LoadBalancerArn, 'LoadBalancerArn', 'CreateLoadBalancer'),
+    name,
+    certificateArn,
+    record,
+  );
   return { loadBalancer, name, listenerArn, targetGroups: 0, rules: 0 };
 }

@@ -8,25 +8,33 @@ import {
   type ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { awsCall, sdkErrorName, wrapAwsError } from '../aws.ts';
 import { allLoadBalancers } from '../elb/describe.ts';
 import { describeElbTags, toElbTags } from '../elb/tags.ts';
 import { fitName, MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
 import { ActionError } from '../errors.ts';
+import { present } from './present.ts';
+import type { ProvisionSpec } from './spec.ts';
 
 export const TAG_PLATFORM = 'ecs-deploy-actions:platform';
 
-async function findSharedLoadBalancer(elb: ElasticLoadBalancingV2Client, cluster: string): Promise<LoadBalancer | undefined> {
-  const balancers = await allLoadBalancers(elb);
+export function sharedLoadBalancerName(cluster: string): string {
+  return fitName(`${cluster}-shared`.replace(/[^A-Za-z0-9-]/g, '-'), 32);
+}
+
+export async function findSharedLoadBalancer(elb: ElasticLoadBalancingV2Client, cluster: string): Promise<LoadBalancer | undefined> {
+  const balancers = (await allLoadBalancers(elb)).map((balancer) => ({
+    balancer,
+    arn: present(balancer.LoadBalancerArn, 'LoadBalancerArn', 'DescribeLoadBalancers'),
+  }));
   const tags = await describeElbTags(
     elb,
-    balancers.map((balancer) => balancer.LoadBalancerArn ?? ''),
+    balancers.map(({ arn }) => arn),
   );
-  return balancers.find((balancer) => {
-    const found = tags.get(balancer.LoadBalancerArn ?? '') ?? {};
+  return balancers.find(({ arn }) => {
+    const found = tags.get(arn) ?? {};
     return found[TAG_PLATFORM] === cluster && found[TAG_MANAGED_BY] === MANAGED_BY;
-  });
+  })?.balancer;
 }
 
 async function createListener(elb: ElasticLoadBalancingV2Client, input: ConstructorParameters<typeof CreateListenerCommand>[0]): Promise<void> {
@@ -39,15 +47,16 @@ async function createListener(elb: ElasticLoadBalancingV2Client, input: Construc
   }
 }
 
-/** The HTTPS listener of the cluster's shared ALB, creating the ALB and its listeners when missing. */
+/** The HTTPS listener of the cluster's shared ALB (`found` when observed), creating the ALB and its listeners when missing. */
 export async function ensureSharedListener(
   elb: ElasticLoadBalancingV2Client,
-  config: ProvisionPlatformConfig,
+  spec: ProvisionSpec,
+  found: string | undefined,
   record: (resource: string, name: string, change: 'created' | 'unchanged') => void,
 ): Promise<string> {
-  const name = fitName(`${config.cluster}-shared`.replace(/[^A-Za-z0-9-]/g, '-'), 32);
-  let balancer = await findSharedLoadBalancer(elb, config.cluster);
-  if (balancer) record('load balancer', name, 'unchanged');
+  const name = sharedLoadBalancerName(spec.identity.cluster);
+  let balancerArn = found;
+  if (balancerArn) record('load balancer', name, 'unchanged');
   else {
     // Same name and settings: AWS returns the existing one, so concurrent first runs converge.
     const created = await awsCall('CreateLoadBalancer', name, () =>
@@ -56,16 +65,17 @@ export async function ensureSharedListener(
           Name: name,
           Type: 'application',
           Scheme: 'internet-facing',
-          Subnets: config.loadBalancerSubnets,
-          SecurityGroups: config.loadBalancerSecurityGroups,
-          Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: config.cluster }),
+          Subnets: spec.loadBalancerSubnets,
+          SecurityGroups: spec.loadBalancerSecurityGroups,
+          Tags: toElbTags({ [TAG_MANAGED_BY]: MANAGED_BY, [TAG_PLATFORM]: spec.identity.cluster }),
         }),
       ),
     );
-    balancer = created.LoadBalancers?.[0];
+    balancerArn = created.LoadBalancers?.[0]?.LoadBalancerArn;
+    if (!balancerArn) throw new ActionError(`CreateLoadBalancer returned no LoadBalancerArn for ${name}.`, 'retry the step; if it persists, report it.');
     record('load balancer', name, 'created');
   }
-  return ensureHttpsListener(elb, balancer?.LoadBalancerArn ?? '', name, config.certificateArn, record);
+  return ensureHttpsListener(elb, balancerArn, name, spec.certificateArn, record);
 }
 
 /** The ALB's HTTPS listener on 443 (HTTP on 80 redirected to it), creating either when missing. */

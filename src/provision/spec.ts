@@ -1,6 +1,6 @@
-// What an environment should look like, computed from the inputs before anything is read or changed.
+// What provision-platform is asked for (ProvisionSpec, typed from the inputs) and what the environment
+// should then look like (Desired: names, host, tags, the task-definition registration), before anything is read.
 import { createHash } from 'node:crypto';
-import type { ProvisionPlatformConfig } from '../actions/provision-platform.ts';
 import { toEcsTags } from '../ecs/services.ts';
 import { type Registration, readTaskDefinitionFile, toRegistration } from '../ecs/task-definition.ts';
 import {
@@ -14,10 +14,68 @@ import {
   TAG_SPEC,
   type Tags,
 } from '../environment.ts';
+import type { PullRequestRef } from '../github.ts';
 
-export interface EnvironmentSpec {
+export type CapacityProvider = 'FARGATE' | 'FARGATE_SPOT';
+
+export interface CapacityShare {
+  capacityProvider: CapacityProvider;
+  weight: number;
+}
+
+export interface Network {
+  subnets: string[];
+  securityGroups: string[];
+  assignPublicIp: boolean;
+}
+
+export interface HealthCheckSpec {
+  path: string;
+  matcher: string;
+  intervalSeconds: number;
+  gracePeriodSeconds: number;
+}
+
+export interface ProvisionSpec {
   identity: Identity;
-  environment: string;
+  /** One of listenerArn, loadBalancerPool, or neither (the cluster's shared ALB, made from certificateArn and loadBalancerSubnets). */
+  listenerArn: string | undefined;
+  loadBalancerPool: string | string[] | undefined;
+  growPool: boolean;
+  certificateArn: string | undefined;
+  loadBalancerSubnets: string[] | undefined;
+  loadBalancerSecurityGroups: string[] | undefined;
+  hostedZoneId: string | undefined;
+  hostPattern: string;
+  pathPattern: string | undefined;
+  /** Exactly one of image and taskDefinitionFile. */
+  image: string | undefined;
+  taskDefinitionFile: string | undefined;
+  executionRoleArn: string | undefined;
+  taskRoleArn: string | undefined;
+  containerName: string;
+  containerPort: number;
+  network: Network;
+  healthCheck: HealthCheckSpec;
+  deregistrationDelaySeconds: number;
+  desiredCount: number;
+  cpu: number;
+  memory: number;
+  capacityProviderStrategy: CapacityShare[];
+  environmentVariables: [string, string][];
+  secrets: [string, string][];
+  logRetentionDays: number;
+  containerInsights: boolean;
+  ttlSeconds: number | undefined;
+  pullRequest: PullRequestRef | undefined;
+  timeoutSeconds: number;
+  strategy: 'rolling' | 'blue-green';
+  infrastructureRoleArn: string | undefined;
+  enableExecuteCommand: boolean;
+}
+
+export interface Desired {
+  spec: ProvisionSpec;
   names: EnvironmentNames;
   host: string;
   url: string;
@@ -25,6 +83,8 @@ export interface EnvironmentSpec {
   registration: Registration;
   /** Hash of the registration, kept in a tag so a re-run can tell an unchanged revision without diffing defaults. */
   specHash: string;
+  /** The environment's target group, and with blue-green the alternate one ECS shifts traffic to. */
+  targetGroupNames: string[];
 }
 
 /** Keys sorted at every level, so equal specs hash equally. */
@@ -41,41 +101,40 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-export function environmentSpec(config: ProvisionPlatformConfig, region: string, now = new Date()): EnvironmentSpec {
-  const environment = config.environment;
-  const identity: Identity = { repository: config.repository, cluster: config.cluster, environment };
-  const names = environmentNames(config.cluster, environment);
-  const host = config.hostPattern.replace('{env}', environment);
-  const path = config.pathPattern ? config.pathPattern.replace(/\*.*$/, '') : '/';
+export function desiredEnvironment(spec: ProvisionSpec, region: string, now = new Date()): Desired {
+  const { identity } = spec;
+  const names = environmentNames(identity.cluster, identity.environment);
+  const host = spec.hostPattern.replace('{env}', identity.environment);
+  const path = spec.pathPattern ? spec.pathPattern.replace(/\*.*$/, '') : '/';
   const tags: Tags = ownershipTags(identity);
-  if (config.ttl !== undefined) tags[TAG_EXPIRES_AT] = new Date(now.getTime() + config.ttl * 1000).toISOString();
-  if (config.pullRequest) tags[TAG_PULL_REQUEST] = pullRequestTag(config.pullRequest);
+  if (spec.ttlSeconds !== undefined) tags[TAG_EXPIRES_AT] = new Date(now.getTime() + spec.ttlSeconds * 1000).toISOString();
+  if (spec.pullRequest) tags[TAG_PULL_REQUEST] = pullRequestTag(spec.pullRequest);
 
   let registration: Registration;
-  if (config.taskDefinition) {
-    const file = readTaskDefinitionFile(config.taskDefinition);
+  if (spec.taskDefinitionFile) {
+    const file = readTaskDefinitionFile(spec.taskDefinitionFile);
     // The family is the environment's, whatever the file says, so teardown finds every revision.
-    registration = { ...toRegistration(file.definition, file.tags, config.taskDefinition), family: names.family };
+    registration = { ...toRegistration(file.definition, file.tags, spec.taskDefinitionFile), family: names.family };
   } else {
     registration = {
       family: names.family,
       networkMode: 'awsvpc',
       requiresCompatibilities: ['FARGATE'],
-      cpu: String(config.cpu),
-      memory: String(config.memory),
-      executionRoleArn: config.executionRoleArn,
-      taskRoleArn: config.taskRoleArn,
+      cpu: String(spec.cpu),
+      memory: String(spec.memory),
+      executionRoleArn: spec.executionRoleArn,
+      taskRoleArn: spec.taskRoleArn,
       containerDefinitions: [
         {
-          name: config.containerName,
-          image: config.image,
+          name: spec.containerName,
+          image: spec.image,
           essential: true,
-          portMappings: [{ containerPort: config.containerPort, protocol: 'tcp' }],
-          environment: (config.environmentVariables ?? []).map(([name, value]) => ({ name, value })),
-          secrets: (config.secrets ?? []).map(([name, valueFrom]) => ({ name, valueFrom })),
+          portMappings: [{ containerPort: spec.containerPort, protocol: 'tcp' }],
+          environment: spec.environmentVariables.map(([name, value]) => ({ name, value })),
+          secrets: spec.secrets.map(([name, valueFrom]) => ({ name, valueFrom })),
           logConfiguration: {
             logDriver: 'awslogs',
-            options: { 'awslogs-group': names.logGroup, 'awslogs-region': region, 'awslogs-stream-prefix': config.containerName },
+            options: { 'awslogs-group': names.logGroup, 'awslogs-region': region, 'awslogs-stream-prefix': spec.containerName },
           },
         },
       ],
@@ -86,9 +145,9 @@ export function environmentSpec(config: ProvisionPlatformConfig, region: string,
     .digest('hex')
     .slice(0, 16);
   // TTL and run tags change every run; they must not make an unchanged spec look new.
-  registration = {
-    ...registration,
-    tags: toEcsTags({ ...Object.fromEntries((registration.tags ?? []).map((t) => [t.key ?? '', t.value ?? ''])), ...tags, [TAG_SPEC]: specHash }),
-  };
-  return { identity, environment, names, host, url: `https://${host}${path === '/' ? '' : path.replace(/\/$/, '')}`, tags, registration, specHash };
+  const fileTags = Object.fromEntries((registration.tags ?? []).flatMap((tag) => (tag.key === undefined ? [] : [[tag.key, tag.value ?? '']])));
+  registration = { ...registration, tags: toEcsTags({ ...fileTags, ...tags, [TAG_SPEC]: specHash }) };
+  const targetGroupNames = [names.targetGroup, ...(spec.strategy === 'blue-green' ? [names.alternateTargetGroup] : [])];
+  const url = `https://${host}${path === '/' ? '' : path.replace(/\/$/, '')}`;
+  return { spec, names, host, url, tags, registration, specHash, targetGroupNames };
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeTagsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { ChangeResourceRecordSetsCommand, CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Observation, PolicyDocument } from '../../emulator/iam.ts';
@@ -258,6 +259,10 @@ catalog("a preview role: the catalog's policies for cluster previews, the previe
     expect(await failure(register(admin))).toBe(`AccessDeniedException: ${denied('iam:PassRole', admin)}`);
     expect(await failure(register('arn:aws:iam::123456789012:role/ecsTaskExecutionRole'))).toBe('allowed');
     provisioner.destroy();
+    // The role exists and trusts ECS tasks, so provision-platform's preflight lets it by and IAM refuses passing it.
+    const iam = new IAMClient({ endpoint: world.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } });
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+    await iam.send(new CreateRoleCommand({ RoleName: 'admin', AssumeRolePolicyDocument: JSON.stringify(trust) }));
     const run = await provision('pr-2', { 'execution-role-arn': admin });
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toContain(`AccessDeniedException: ${denied('iam:PassRole', admin)}`);

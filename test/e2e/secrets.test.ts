@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { BundleRun } from '../helpers/run-bundle.ts';
 import { maskedValues, outputLines } from '../helpers/workflow-commands.ts';
@@ -61,10 +62,18 @@ function leaked(run: BundleRun, values: Record<string, string> = secrets): strin
 describe('deploying: provision, rollout, run-before, rollback, teardown', () => {
   let world: World;
   let listenerArn: string;
+  let databaseUrlArn: string;
 
   beforeAll(async () => {
     world = await startWorld();
     ({ listenerArn } = await sharedListener(world, 'previews', { https: true }));
+    // The secret must exist: provision-platform's preflight checks every reference.
+    const secretsManager = new SecretsManagerClient({
+      endpoint: world.emulator.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' },
+    });
+    databaseUrlArn = (await secretsManager.send(new CreateSecretCommand({ Name: 'db', SecretString: secrets.dbPassword }))).ARN ?? '';
     await world.control('/_emulator/behaviours', { image: 'web:leaky', kind: 'crash', exitCode: 1, logLines: leakyLogLines });
     await world.control('/_emulator/behaviours', { image: 'web:v1', kind: 'exit', exitCode: 3, command: ['migrate'], logLines: leakyLogLines });
   });
@@ -83,7 +92,7 @@ describe('deploying: provision, rollout, run-before, rollback, teardown', () => 
         'security-groups': SECURITY_GROUP,
         'health-check-interval': '10s',
         'environment-variables': environmentVariables,
-        secrets: 'DATABASE_URL=arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf',
+        secrets: `DATABASE_URL=${databaseUrlArn}`,
         'github-token': secrets.githubToken,
       },
       env: runnerEnv,
