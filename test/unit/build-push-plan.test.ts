@@ -1,0 +1,121 @@
+// build-push-ecr's plan from a request and what exists: no emulator, no AWS, no builder.
+import type { Repository } from '@aws-sdk/client-ecr';
+import { describe, expect, test } from '@jest/globals';
+import type { BuildPushEcrConfig, BuildPushSpec } from '../../src/actions/build-push-ecr.ts';
+import type { TaggedImage } from '../../src/ecr/images.ts';
+import { type Observed, planBuildPush } from '../../src/image/plan.ts';
+
+const config: BuildPushEcrConfig = {
+  repository: 'web',
+  context: '.',
+  dockerfile: undefined,
+  buildArgs: undefined,
+  target: undefined,
+  platforms: ['linux/amd64'],
+  labels: undefined,
+  tags: undefined,
+  sourceTag: undefined,
+  builder: 'auto',
+  contentKey: undefined,
+  tagMutability: 'MUTABLE',
+  lifecyclePolicy: undefined,
+  cache: true,
+  push: true,
+  dryRun: false,
+};
+const KEY = 'a'.repeat(40);
+const build = (overrides: Partial<BuildPushEcrConfig> = {}): BuildPushSpec => ({
+  kind: 'build',
+  config: { ...config, ...overrides },
+  tags: [KEY, 'pr-7'],
+  build: {
+    contextDir: '/w',
+    dockerfile: '/w/Dockerfile',
+    settings: { context: '.', dockerfile: 'Dockerfile', buildArgs: [], target: undefined, platforms: ['linux/amd64'], labels: [] },
+    contentKey: { tag: KEY, source: 'commit' },
+  },
+});
+const repository = (name: string, mutability = 'MUTABLE'): Repository => ({
+  repositoryName: name,
+  repositoryArn: `arn:aws:ecr:us-east-1:123456789012:repository/${name}`,
+  imageTagMutability: mutability as Repository['imageTagMutability'],
+});
+const image = (digest: string): TaggedImage => ({ digest, manifest: '{}', mediaType: 'application/vnd.oci.image.manifest.v1+json' });
+const observed = (overrides: Partial<Observed> = {}): Observed => ({
+  repository: undefined,
+  repositoryTags: [],
+  images: new Map(),
+  cacheRepository: undefined,
+  builders: { docker: false, buildah: true },
+  ...overrides,
+});
+
+describe('build', () => {
+  test('a new repository: create it and its cache repository, MUTABLE, with the same tags and the cache lifecycle policy', () => {
+    const plan = planBuildPush(build(), observed());
+    expect(plan.kind).toBe('build');
+    if (plan.kind !== 'build') return;
+    expect(plan.builder).toBe('buildah');
+    expect(plan.repository).toMatchObject({ name: 'web', existing: undefined, scanOnPush: true });
+    expect(plan.cache).toMatchObject({ name: 'web-cache', existing: undefined, tagMutability: 'MUTABLE', tags: plan.repository.tags, scanOnPush: false });
+    expect(JSON.parse(plan.cache?.lifecyclePolicy ?? '{}').rules[0].selection).toMatchObject({ tagStatus: 'any', countType: 'sinceImagePushed' });
+  });
+
+  test("an existing immutable repository's tags go to the cache repository, which stays MUTABLE", () => {
+    const tags = [
+      { Key: 'team', Value: 'payments' },
+      { Key: 'cost-center', Value: '42' },
+    ];
+    const plan = planBuildPush(build(), observed({ repository: repository('web', 'IMMUTABLE'), repositoryTags: tags }));
+    expect(plan.kind === 'build' && plan.cache).toMatchObject({ tags, tagMutability: 'MUTABLE' });
+  });
+
+  test('cache: false plans no cache repository', () => {
+    const plan = planBuildPush(build({ cache: false }), observed());
+    expect(plan.kind === 'build' && plan.cache).toBeUndefined();
+  });
+
+  test('an immutable tag on another image is refused before anything is built', () => {
+    const images = new Map([['pr-7', image('sha256:other')]]);
+    expect(() => planBuildPush(build(), observed({ repository: repository('web', 'IMMUTABLE'), images }))).toThrow(
+      /pr-7 \(on sha256:other\) already names another image/,
+    );
+  });
+
+  test('no builder on the runner: refused naming the builder input', () => {
+    expect(() => planBuildPush(build(), observed({ builders: { docker: false, buildah: false } }))).toThrow(/builder/);
+  });
+
+  test('push: false builds only', () => {
+    expect(planBuildPush(build({ push: false }), observed()).kind).toBe('build-only');
+  });
+});
+
+describe('skip', () => {
+  test('the image for the content key exists: skip, adding only the missing tags', () => {
+    const images = new Map([[KEY, image('sha256:built')]]);
+    const plan = planBuildPush(build(), observed({ repository: repository('web'), images, builders: undefined }));
+    expect(plan).toMatchObject({ kind: 'skip', contentKey: KEY, image: { digest: 'sha256:built' }, tags: { add: ['pr-7'], present: [KEY] } });
+  });
+});
+
+describe('promote', () => {
+  const promote = (tags: string[]): BuildPushSpec => ({ kind: 'promote', config: { ...config, sourceTag: 'sha-1', tags }, tags, sourceTag: 'sha-1' });
+
+  test('adds the tags to the source image', () => {
+    const images = new Map([
+      ['sha-1', image('sha256:one')],
+      ['prod', image('sha256:old')],
+    ]);
+    const plan = planBuildPush(promote(['v1', 'prod']), observed({ repository: repository('web'), images, builders: undefined }));
+    expect(plan).toMatchObject({ kind: 'promote', image: { digest: 'sha256:one' }, tags: { add: ['v1', 'prod'], moved: ['prod'] } });
+  });
+
+  test('a source tag that does not exist is refused naming it', () => {
+    expect(() => planBuildPush(promote(['v1']), observed({ repository: repository('web'), builders: undefined }))).toThrow('web has no image tagged sha-1');
+  });
+
+  test('a repository that does not exist is refused', () => {
+    expect(() => planBuildPush(promote(['v1']), observed({ builders: undefined }))).toThrow('ECR repository web does not exist');
+  });
+});
