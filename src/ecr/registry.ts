@@ -1,6 +1,6 @@
-// The registry API (OCI distribution) for copying an image between two repositories of one registry:
-// each blob is checked with HEAD first and only missing ones move, in parallel; then the manifest.
-
+// The registry API (OCI distribution) for pushing an image whose blobs are in another repository of the
+// same registry: each blob is checked with HEAD first and only missing ones move, in parallel; then the manifest.
+import { createHash } from 'node:crypto';
 import { ActionError } from '../errors.ts';
 import type { RegistryLogin } from './login.ts';
 
@@ -38,19 +38,21 @@ async function refuse(what: string, response: Response): Promise<never> {
   throw new ActionError(`The registry refused ${what}: HTTP ${response.status} ${text}`, 'run the step again; if it persists, report it with this log.');
 }
 
+/** An image manifest's parts, or undefined for another kind (an index: the cache never holds one). */
+export function parseManifest(body: string, mediaType: string | undefined): Manifest | undefined {
+  if (!mediaType || !IMAGE_MANIFEST_TYPES.includes(mediaType)) return undefined;
+  const parsed = JSON.parse(body) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
+  return { body, mediaType, configDigest: parsed.config.digest, blobs: [parsed.config, ...parsed.layers].map(({ digest, size }) => ({ digest, size })) };
+}
+
 /** The image manifest a tag names, or undefined when the tag or the repository does not exist. */
 export async function readManifest(login: RegistryLogin, repository: string, reference: string): Promise<Manifest | undefined> {
-  const what = `reading ${repository}:${reference}`;
   const response = await call(login, registryUrl(login, `${repository}/manifests/${reference}`), {
     headers: { accept: IMAGE_MANIFEST_TYPES.join(', ') },
   });
   if (response.status === 404) return undefined;
-  if (!response.ok) return refuse(what, response);
-  const body = await response.text();
-  const mediaType = response.headers.get('content-type') ?? '';
-  if (!IMAGE_MANIFEST_TYPES.includes(mediaType)) return undefined;
-  const parsed = JSON.parse(body) as { config: { digest: string; size: number }; layers: { digest: string; size: number }[] };
-  return { body, mediaType, configDigest: parsed.config.digest, blobs: [parsed.config, ...parsed.layers].map(({ digest, size }) => ({ digest, size })) };
+  if (!response.ok) return refuse(`reading ${repository}:${reference}`, response);
+  return parseManifest(await response.text(), response.headers.get('content-type') ?? undefined);
 }
 
 async function hasBlob(login: RegistryLogin, repository: string, digest: string): Promise<boolean> {
@@ -85,20 +87,76 @@ async function copyBlob(login: RegistryLogin, from: string, to: string, digest: 
   if (finish.status !== 201) return refuse(what, finish);
 }
 
-/** Copies an image manifest and its blobs from one repository to a tag in another; returns its digest. */
-export async function copyImage(login: RegistryLogin, from: string, manifest: Manifest, to: string, tag: string): Promise<CopyResult> {
+/** A blob made here (a relabelled config): uploaded in one request. */
+async function uploadBlob(login: RegistryLogin, to: string, digest: string, bytes: Buffer): Promise<void> {
+  const what = `uploading ${digest} to ${to}`;
+  const start = await call(login, registryUrl(login, `${to}/blobs/uploads/`), { method: 'POST' });
+  if (start.status !== 202) return refuse(what, start);
+  const done = new URL(start.headers.get('location') ?? '', registryUrl(login, ''));
+  done.searchParams.set('digest', digest);
+  const finish = await call(login, done.href, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+  if (finish.status !== 201) return refuse(what, finish);
+}
+
+/** An image to push: its manifest, the repository its blobs are in, and blobs made here. */
+export interface ImageToPush {
+  from: string;
+  manifest: Manifest;
+  made: Map<string, Buffer>;
+}
+
+/**
+ * The image with `labels` set in its config, and a history entry saying so. The builder never sees the
+ * labels (they name the commit and run, so a LABEL step would differ in every build): the layers and
+ * every cache key stay the same, and only this small config is new.
+ */
+export async function withLabels(login: RegistryLogin, repository: string, manifest: Manifest, labels: [string, string][]): Promise<ImageToPush> {
+  const what = `reading ${repository}@${manifest.configDigest}`;
+  const response = await call(login, registryUrl(login, `${repository}/blobs/${manifest.configDigest}`));
+  if (!response.ok) return refuse(what, response);
+  const config = (await response.json()) as { config?: { Labels?: Record<string, string> }; history?: unknown[] };
+  config.config = { ...config.config, Labels: { ...config.config?.Labels, ...Object.fromEntries(labels) } };
+  config.history = [
+    ...(config.history ?? []),
+    {
+      created: new Date().toISOString(),
+      created_by: `LABEL ${labels.map(([name, value]) => `${name}=${JSON.stringify(value)}`).join(' ')}`,
+      empty_layer: true,
+    },
+  ];
+  const bytes = Buffer.from(JSON.stringify(config));
+  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const parsed = JSON.parse(manifest.body) as { config: { digest: string; size: number } };
+  parsed.config = { ...parsed.config, digest, size: bytes.length };
+  const blobs = [{ digest, size: bytes.length }, ...manifest.blobs.filter((blob) => blob.digest !== manifest.configDigest)];
+  return { from: repository, manifest: { ...manifest, body: JSON.stringify(parsed), configDigest: digest, blobs }, made: new Map([[digest, bytes]]) };
+}
+
+/** Pushes the image to a tag: blobs the repository has are skipped (HEAD first), the others move in parallel. */
+export async function pushImage(login: RegistryLogin, image: ImageToPush, to: string, tag: string): Promise<CopyResult> {
+  const { manifest } = image;
   const present = await Promise.all(manifest.blobs.map((blob) => hasBlob(login, to, blob.digest)));
   const missing = manifest.blobs.filter((_, index) => !present[index]);
-  await Promise.all(missing.map((blob) => copyBlob(login, from, to, blob.digest)));
-  const what = `pushing ${to}:${tag}`;
-  const response = await call(login, registryUrl(login, `${to}/manifests/${tag}`), {
+  await Promise.all(
+    missing.map((blob) => {
+      const made = image.made.get(blob.digest);
+      return made ? uploadBlob(login, to, blob.digest, made) : copyBlob(login, image.from, to, blob.digest);
+    }),
+  );
+  const digest = await putManifest(login, to, tag, manifest);
+  const total = (blobs: { size: number }[]) => blobs.reduce((sum, blob) => sum + blob.size, 0);
+  return { digest, reusedBytes: total(manifest.blobs) - total(missing), uploadedBytes: total(missing) };
+}
+
+/** Puts a manifest under a tag (its blobs must be in the repository); returns its digest. */
+export async function putManifest(login: RegistryLogin, repository: string, tag: string, manifest: Manifest): Promise<string> {
+  const response = await call(login, registryUrl(login, `${repository}/manifests/${tag}`), {
     method: 'PUT',
     headers: { 'content-type': manifest.mediaType },
     body: manifest.body,
   });
-  if (response.status !== 201) return refuse(what, response);
+  if (response.status !== 201) return refuse(`pushing ${repository}:${tag}`, response);
   const digest = response.headers.get('docker-content-digest');
-  if (!digest) throw new ActionError(`The registry stored ${to}:${tag} but returned no digest.`, 'run the step again.');
-  const total = (blobs: { size: number }[]) => blobs.reduce((sum, blob) => sum + blob.size, 0);
-  return { digest, reusedBytes: total(manifest.blobs) - total(missing), uploadedBytes: total(missing) };
+  if (!digest) throw new ActionError(`The registry stored ${repository}:${tag} but returned no digest.`, 'run the step again.');
+  return digest;
 }

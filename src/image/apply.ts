@@ -5,11 +5,12 @@ import type { ECRClient, Repository } from '@aws-sdk/client-ecr';
 import type { BuildSource } from '../actions/build-push-ecr.ts';
 import { imagesByTag, planTags, putTags, type TaggedImage } from '../ecr/images.ts';
 import { loginToRegistry, type RegistryLogin } from '../ecr/login.ts';
+import { type Manifest, parseManifest, pushImage, putManifest, withLabels } from '../ecr/registry.ts';
 import { ensureRepository } from '../ecr/repository.ts';
 import { ActionError } from '../errors.ts';
-import type { Progress } from '../report.ts';
+import { formatBytes, type Progress } from '../report.ts';
 import { info } from '../runner.ts';
-import { type BuilderKind, buildImage } from './builder.ts';
+import { type BuilderKind, type BuildResult, buildImage } from './builder.ts';
 import type { BuildPushPlan, RepositoryStep } from './plan.ts';
 
 export interface Outcome {
@@ -43,13 +44,17 @@ export async function applyBuildPush(plan: BuildPushPlan, progress: Progress, cl
   }
   const cache = plan.cache ? await ensure(ecr, plan.cache, progress) : undefined;
   const key = plan.source.contentKey.tag;
-  progress.phase(`Building with ${plan.builder} for ${plan.source.settings.platforms.join(', ')}`);
   const name = plan.repository.name;
+  progress.phase(
+    plan.kind === 'reuse'
+      ? `Reusing the layers of ${plan.cache.name}:${plan.contextTag}`
+      : `Building with ${plan.builder} for ${plan.source.settings.platforms.join(', ')}`,
+  );
   let failure: unknown;
-  let built: Awaited<ReturnType<typeof build>> | undefined;
+  let facts: [string, string][] = [];
   const login = await loginToRegistry(ecr);
   try {
-    built = await build(plan.builder, plan.source, { repository: name, tag: key, login }, cache?.repositoryName, progress);
+    facts = await buildAndPush(plan, { repository: name, tag: key, login }, cache?.repositoryName, progress);
   } catch (error) {
     failure = error;
   } finally {
@@ -71,7 +76,42 @@ export async function applyBuildPush(plan: BuildPushPlan, progress: Progress, cl
     immutable: repository.imageTagMutability === 'IMMUTABLE',
   });
   await addTags(ecr, repository, pushed, tags, progress);
-  return { repository, digest: pushed.digest, skipped: false, facts: built?.facts ?? [] };
+  return { repository, digest: pushed.digest, skipped: false, facts };
+}
+
+/** The build (or the reuse of an earlier build's layers), then the labelled image pushed from the cache. */
+async function buildAndPush(
+  plan: Extract<BuildPushPlan, { kind: 'build' | 'reuse' }>,
+  push: { repository: string; tag: string; login: RegistryLogin },
+  cacheRepository: string | undefined,
+  progress: Progress,
+): Promise<[string, string][]> {
+  const startedAt = Date.now();
+  let unlabelled: Manifest | undefined;
+  const facts: [string, string][] = [];
+  if (plan.kind === 'reuse') {
+    unlabelled = parseManifest(plan.image.manifest, plan.image.mediaType);
+    facts.push(['Build', `none: ${plan.cache.name}:${plan.contextTag} has the layers of these inputs`]);
+  } else {
+    const built = await build(plan.builder, plan.source, push, cacheRepository, progress);
+    facts.push(...built.facts);
+    if (built.result.kind === 'pushed') return facts;
+    unlabelled = built.result.manifest;
+  }
+  if (!unlabelled || !cacheRepository) {
+    throw new ActionError(
+      `${cacheRepository}:${plan.contextTag} is not a one-platform image manifest.`,
+      'delete that tag from the cache repository, then run the step again.',
+    );
+  }
+  const labelled = await withLabels(push.login, cacheRepository, unlabelled, plan.source.settings.labels);
+  const copied = await pushImage(push.login, labelled, push.repository, push.tag);
+  if (plan.kind === 'build' && plan.contextTag) await putManifest(push.login, cacheRepository, plan.contextTag, unlabelled);
+  const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
+  const transfer = `${formatBytes(copied.uploadedBytes)} uploaded, ${formatBytes(copied.reusedBytes)} already in ${push.repository}`;
+  progress.line(`Pushed ${push.repository}:${push.tag} (${transfer}): ${copied.digest}; ${seconds} s in all`);
+  facts.push(['Push', transfer]);
+  return facts;
 }
 
 async function ensure(ecr: ECRClient, step: RepositoryStep, progress: Progress): Promise<Repository> {
@@ -103,7 +143,7 @@ async function build(
   push: { repository: string; tag: string; login: RegistryLogin } | undefined,
   cacheRepository: string | undefined,
   progress: Progress,
-): Promise<{ facts: [string, string][] }> {
+): Promise<{ result: BuildResult; facts: [string, string][] }> {
   const { platforms } = source.settings;
   const startedAt = Date.now();
   const result = await buildImage({
@@ -120,18 +160,18 @@ async function build(
     onLine: (line) => info(`  ${line}`),
   });
   const seconds = (Date.now() - startedAt) / 1000;
-  progress.line(`${push ? `Built and pushed ${push.repository}:${push.tag}` : 'Built'} in ${seconds.toFixed(1)} s${result.digest ? `: ${result.digest}` : ''}`);
-  if (result.transfer) progress.line(result.transfer);
+  const pushed = result.kind === 'pushed' && result.digest;
+  progress.line(`${pushed ? `Built and pushed ${push?.repository}:${push?.tag}` : 'Built'} in ${seconds.toFixed(1)} s${pushed ? `: ${result.digest}` : ''}`);
   const layerCache = !cacheRepository
     ? 'off (cache: false)'
     : builder === 'buildah' && platforms.length > 1
       ? `off: buildah's layer cache ignores the platform, and this build has ${platforms.length}`
       : `registry, ${cacheRepository}`;
   return {
+    result,
     facts: [
       ['Build', `${builder}, ${seconds.toFixed(1)} s wall`],
       ['Layer cache', layerCache],
-      ...(result.transfer ? [['Push', result.transfer] as [string, string]] : []),
     ],
   };
 }

@@ -4,10 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegistryLogin } from '../ecr/login.ts';
-import { copyImage, readManifest } from '../ecr/registry.ts';
+import { type Manifest, readManifest } from '../ecr/registry.ts';
 import { ActionError, inputError } from '../errors.ts';
 import { answers, mustRun, runTool } from '../process.ts';
-import { formatBytes } from '../report.ts';
 
 export type BuilderKind = 'docker' | 'buildah';
 
@@ -65,24 +64,23 @@ export interface BuildRequest {
   onLine: (line: string) => void;
 }
 
-export interface BuildResult {
-  /** Manifest digest of what was pushed; undefined when only built. */
-  digest: string | undefined;
-  /** What moved to and from the registry, for the summary; undefined where the builder does not say. */
-  transfer: string | undefined;
-}
+export type BuildResult =
+  /** Built, and pushed by the builder (digest) or only built (undefined). */
+  | { kind: 'pushed'; digest: string | undefined }
+  /** Built into the cache repository without the labels: the caller labels it and pushes it to the image repository. */
+  | { kind: 'cached'; manifest: Manifest };
 
 export async function buildImage(request: BuildRequest): Promise<BuildResult> {
   return request.builder === 'buildah' ? buildWithBuildah(request) : buildWithDocker(request);
 }
 
-function commonBuildFlags(request: BuildRequest): string[] {
+function commonBuildFlags(request: BuildRequest, labels = true): string[] {
   return [
     '--file',
     request.dockerfile,
     ...request.buildArgs.flatMap(([name, value]) => ['--build-arg', `${name}=${value}`]),
     ...(request.target ? ['--target', request.target] : []),
-    ...request.labels.flatMap(([name, value]) => ['--label', `${name}=${value}`]),
+    ...(labels ? request.labels.flatMap(([name, value]) => ['--label', `${name}=${value}`]) : []),
   ];
 }
 
@@ -92,7 +90,6 @@ const CACHE_LINE = /^--> (?:Pushing cache|Cache pulled from remote) \S+:([0-9a-f
 async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
   // vfs storage and chroot isolation: no daemon, no overlay mounts, no privileges.
   const runRoot = mkdtempSync(join(tmpdir(), 'buildah-run-'));
-  // buildah keeps its blob-info cache (which registry holds which layer) under --root too.
   const global = ['--storage-driver', 'vfs', '--root', join(request.stateDir, 'root'), '--runroot', runRoot];
   const env = { ...process.env, BUILDAH_ISOLATION: 'chroot' };
   let lastCacheKey: string | undefined;
@@ -107,7 +104,8 @@ async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
   const login = request.push?.login;
   const registryFlags = login ? ['--authfile', login.authFile, ...(login.insecure ? ['--tls-verify=false'] : [])] : [];
   // buildah's layer cache ignores the platform: in one multi-platform build every platform would get the first one's layers.
-  const cache = !multiPlatform && login && request.cacheRepository ? `${login.host}/${request.cacheRepository}` : undefined;
+  const cacheRepository = !multiPlatform && login ? request.cacheRepository : undefined;
+  const cache = cacheRepository && login ? `${login.host}/${cacheRepository}` : undefined;
   // A manifest list takes a fresh name (an existing list would be added to); an image a stable one, which
   // each build moves on. Never rmi: it would delete the untagged layer images that a later step reuses.
   const local = multiPlatform ? `localhost/ecs-deploy-actions-build:${randomBytes(6).toString('hex')}` : 'localhost/ecs-deploy-actions-build:latest';
@@ -122,39 +120,36 @@ async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
         '--isolation',
         'chroot',
         ...(multiPlatform ? [] : ['--layers']),
-        ...(cache ? ['--cache-from', cache, '--cache-to', cache, ...registryFlags] : []),
-        ...(cache ? ['--iidfile', imageIdFile] : []),
+        ...(cache ? ['--cache-from', cache, '--cache-to', cache, '--iidfile', imageIdFile, ...registryFlags] : []),
         '--platform',
         request.platforms.join(','),
         ...(multiPlatform ? ['--manifest', local] : ['--tag', local]),
-        ...commonBuildFlags(request),
+        // With a cache the labels (commit, run) are set after the build, or every build's last step would differ.
+        ...commonBuildFlags(request, !cache),
         request.contextDir,
       ],
       options,
     );
-    if (!request.push || !login) return { digest: undefined, transfer: undefined };
-    const { repository, tag } = request.push;
-    if (cache && lastCacheKey && request.cacheRepository) {
-      // The final image is the last step's cache image: copying it sends only the blobs the repository lacks,
-      // where buildah push would upload every layer it only knows in the cache repository.
-      const cached = await readManifest(login, request.cacheRepository, lastCacheKey);
+    if (cache && cacheRepository && login) {
       const imageId = readFileSync(imageIdFile, 'utf8').trim();
-      if (cached && cached.configDigest === imageId) {
-        const copied = await copyImage(login, request.cacheRepository, cached, repository, tag);
-        return {
-          digest: copied.digest,
-          transfer: `image push: ${formatBytes(copied.uploadedBytes)} uploaded, ${formatBytes(copied.reusedBytes)} already in ${repository}`,
-        };
-      }
+      // The final image is the last step's cache image, unless a layer of this job's storage served that step.
+      const last = lastCacheKey ? await readManifest(login, cacheRepository, lastCacheKey) : undefined;
+      if (last?.configDigest === imageId) return { kind: 'cached', manifest: last };
+      const tag = `image-${imageId.replace(/^sha256:/, '')}`;
+      await mustRun('The image push', 'buildah', [...global, 'push', ...registryFlags, local, `docker://${cache}:${tag}`], options);
+      const pushed = await readManifest(login, cacheRepository, tag);
+      if (!pushed) throw new ActionError(`buildah pushed ${cacheRepository}:${tag}, but the registry does not have it.`, 'run the step again.');
+      return { kind: 'cached', manifest: pushed };
     }
+    if (!request.push || !login) return { kind: 'pushed', digest: undefined };
     const digestFile = join(runRoot, 'digest');
     const pushFlags = [...registryFlags, '--digestfile', digestFile];
-    const destination = `docker://${login.host}/${repository}:${tag}`;
+    const destination = `docker://${login.host}/${request.push.repository}:${request.push.tag}`;
     if (multiPlatform) await mustRun('The image push', 'buildah', [...global, 'manifest', 'push', '--all', ...pushFlags, local, destination], options);
     else await mustRun('The image push', 'buildah', [...global, 'push', ...pushFlags, local, destination], options);
     const digest = readFileSync(digestFile, 'utf8').trim();
     if (!digest) throw new ActionError('buildah finished the push but reported no digest.', 'run the step again; if it persists, report it with this log.');
-    return { digest, transfer: undefined };
+    return { kind: 'pushed', digest };
   } finally {
     // The list only; its images stay in the storage for a later step of the job.
     if (multiPlatform) await runTool('buildah', [...global, 'manifest', 'rm', local], { env });
@@ -201,10 +196,10 @@ async function buildWithDocker(request: BuildRequest): Promise<BuildResult> {
   } finally {
     if (login) await runTool('docker', ['logout', login.host]);
   }
-  if (!request.push) return { digest: undefined, transfer: undefined };
+  if (!request.push) return { kind: 'pushed', digest: undefined };
   const digest = (JSON.parse(readFileSync(metadataFile, 'utf8')) as { 'containerimage.digest'?: string })['containerimage.digest'];
   if (!digest) throw new ActionError('docker buildx pushed the image but reported no digest.', 'run the step again; if it persists, report it with this log.');
-  return { digest, transfer: undefined };
+  return { kind: 'pushed', digest };
 }
 
 const BUILDX_BUILDER = 'ecs-deploy-actions';

@@ -16,6 +16,9 @@ export interface Observed {
   /** The image each wanted tag (and the source tag) names now. */
   images: Map<string, TaggedImage>;
   cacheRepository: Repository | undefined;
+  /** The build inputs' tag in the cache repository (one-platform builds with the cache on), and the image it names. */
+  contextTag: string | undefined;
+  contextImage: TaggedImage | undefined;
   /** Undefined where no build can be needed (promote, or the image for the key exists). */
   builders: AvailableBuilders | undefined;
 }
@@ -42,9 +45,13 @@ export type BuildPushPlan =
       cache: RepositoryStep | undefined;
       builder: BuilderKind;
       source: BuildSource;
+      /** Tags the unlabelled image in the cache repository after the build. */
+      contextTag: string | undefined;
       /** Pushed under the content key's tag; the other tags are added by manifest afterwards. */
       tags: string[];
     }
+  /** An earlier build had the same inputs: its layers, with this run's labels, make the image. No build. */
+  | { kind: 'reuse'; repository: RepositoryStep; cache: RepositoryStep; contextTag: string; image: TaggedImage; source: BuildSource; tags: string[] }
   | { kind: 'build-only'; builder: BuilderKind; source: BuildSource };
 
 export function planBuildPush(spec: BuildPushSpec, observed: Observed): BuildPushPlan {
@@ -102,7 +109,10 @@ export function planBuildPush(spec: BuildPushSpec, observed: Observed): BuildPus
         scanOnPush: false,
       }
     : undefined;
-  return { kind: 'build', repository, cache, builder: builder(), source: spec.build, tags: spec.tags };
+  if (cache && observed.contextTag && observed.contextImage) {
+    return { kind: 'reuse', repository, cache, contextTag: observed.contextTag, image: observed.contextImage, source: spec.build, tags: spec.tags };
+  }
+  return { kind: 'build', repository, cache, builder: builder(), source: spec.build, contextTag: cache ? observed.contextTag : undefined, tags: spec.tags };
 }
 
 function tagsFor(name: string, repository: Repository | undefined, digest: string, wanted: string[], observed: Observed): TagPlan {

@@ -39,6 +39,15 @@ export function planRows(plan: BuildPushPlan): [string, string][] {
         ['Layer cache', plan.cache ? repository(plan.cache) : 'off (cache: false)'],
         ['Tags', plan.tags.join(', ')],
       ];
+    case 'reuse':
+      return [
+        [
+          'Plan',
+          `no build: ${plan.cache.name}:${plan.contextTag} has the layers of these inputs; push them with this run's labels to ${plan.repository.name}:${plan.source.contentKey.tag}`,
+        ],
+        ['Repository', repository(plan.repository)],
+        ['Tags', plan.tags.join(', ')],
+      ];
     case 'build-only':
       return [['Plan', `build with ${plan.builder} for ${plan.source.settings.platforms.join(', ')}, push nothing (push: false)`]];
   }

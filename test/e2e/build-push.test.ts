@@ -231,6 +231,18 @@ suite('build-push-ecr', () => {
   }
 
   const traffic = () => world.emulator.registry?.traffic() ?? { pulledBytes: 0, pushedBytes: 0 };
+  /** Straight from the registry behind ECR: what a runtime pulling the image would get. */
+  const manifestOf = async (repository: string, digest: string) => {
+    const response = await fetch(`${world.emulator.registry?.backendUrl}/v2/${repository}/manifests/${digest}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    return { body: await response.text() };
+  };
+  const labelsOf = async (repository: string, digest: string): Promise<Record<string, string>> => {
+    const config = JSON.parse((await manifestOf(repository, digest)).body).config.digest;
+    const blob = await fetch(`${world.emulator.registry?.backendUrl}/v2/${repository}/blobs/${config}`);
+    return ((await blob.json()) as { config: { Labels: Record<string, string> } }).config.Labels;
+  };
 
   test('layer cache in layered-cache: a new runner pulls only the unchanged layer and pushes only the changed one', async () => {
     layeredContext('v1');
@@ -257,14 +269,30 @@ suite('build-push-ecr', () => {
     expect(second.exitCode).toBe(0);
     expect(second.outputs.skipped).toBe('false');
     expect(second.stdout).toMatch(/STEP 2\/\d+: COPY big\.bin \/big\.bin\s+--> Cache pulled from remote \S+\/layered-cache:[0-9a-f]{64}/);
-    expect(second.stdout).toMatch(/STEP 3\/\d+: COPY app\.txt \/app\.txt\s+--> Pushing cache/);
+    expect(second.stdout).toMatch(/STEP 3\/\d+: COPY app\.txt \/app\.txt\s+(COMMIT \S+\s+)?--> Pushing cache/);
     // The 1 MiB layer comes down once (it is random, so it does not compress) and goes up nowhere.
     expect(moved.pulled).toBeGreaterThan(1024 * 1024);
     expect(moved.pulled).toBeLessThan(1.2 * 1024 * 1024);
     expect(moved.pushed).toBeLessThan(100 * 1024);
-    expect(second.stdout).toMatch(/image push: \d+ (B|kB) uploaded, 1\.\d MB already in layered/);
+    expect(second.stdout).toMatch(/Pushed layered:\S+ \(\d+ (B|kB) uploaded, 1\.\d MB already in layered\)/);
     expect((await world.control<{ entries: unknown[] }>('/_emulator/actions-cache')).entries).toEqual([]);
     expect(leakedSecrets(second)).toEqual([]);
+
+    expect(await labelsOf('layered', second.outputs.digest ?? '')).toMatchObject({ 'org.opencontainers.image.revision': SHA_2 });
+
+    // A new commit with the same inputs: no build at all, the same layers with the new commit's labels.
+    const SHA_3 = '3'.repeat(40);
+    const beforeThird = traffic();
+    const third = await build(inputs, { sha: SHA_3, env: freshRunner() });
+    expect(third.exitCode).toBe(0);
+    expect(third.stdout).toContain('Reusing the layers of layered-cache:context-');
+    expect(third.stdout).not.toContain('STEP 1');
+    expect(traffic().pulledBytes - beforeThird.pulledBytes).toBeLessThan(10 * 1024);
+    expect(traffic().pushedBytes - beforeThird.pushedBytes).toBeLessThan(10 * 1024);
+    expect(third.outputs.digest).not.toBe(second.outputs.digest);
+    expect(await labelsOf('layered', third.outputs.digest ?? '')).toMatchObject({ 'org.opencontainers.image.revision': SHA_3 });
+    const layers = async (digest: string) => JSON.parse((await manifestOf('layered', digest)).body).layers;
+    expect(await layers(third.outputs.digest ?? '')).toEqual(await layers(second.outputs.digest ?? ''));
 
     // The image is whole: ECR lists it with both layers' bytes under every tag.
     const detail = (await ecr.send(new DescribeImagesCommand({ repositoryName: 'layered', imageIds: [{ imageDigest: second.outputs.digest }] })))

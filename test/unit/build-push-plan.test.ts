@@ -46,6 +46,8 @@ const observed = (overrides: Partial<Observed> = {}): Observed => ({
   repositoryTags: [],
   images: new Map(),
   cacheRepository: undefined,
+  contextTag: undefined,
+  contextImage: undefined,
   builders: { docker: false, buildah: true },
   ...overrides,
 });
@@ -88,6 +90,26 @@ describe('build', () => {
 
   test('push: false builds only', () => {
     expect(planBuildPush(build({ push: false }), observed()).kind).toBe('build-only');
+  });
+});
+
+describe('reuse', () => {
+  test("the cache repository has an image under these inputs: no build, its layers with this run's labels", () => {
+    const contextImage = image('sha256:unlabelled');
+    const plan = planBuildPush(
+      build(),
+      observed({ repository: repository('web'), cacheRepository: repository('web-cache'), contextTag: 'context-1', contextImage }),
+    );
+    expect(plan).toMatchObject({ kind: 'reuse', contextTag: 'context-1', image: contextImage, cache: { name: 'web-cache' } });
+  });
+
+  test('with cache: false the inputs are never looked up, and a build tags none', () => {
+    const plan = planBuildPush(build({ cache: false }), observed({ contextTag: 'context-1', contextImage: image('sha256:unlabelled') }));
+    expect(plan).toMatchObject({ kind: 'build', contextTag: undefined });
+  });
+
+  test('a build under new inputs tags its unlabelled image with them', () => {
+    expect(planBuildPush(build(), observed({ contextTag: 'context-2' }))).toMatchObject({ kind: 'build', contextTag: 'context-2' });
   });
 });
 
