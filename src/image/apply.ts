@@ -36,13 +36,24 @@ export async function applyBuildPush(plan: BuildPushPlan, progress: Progress, cl
     await addTags(ecr, plan.repository, plan.image, plan.tags, progress);
     return { repository: plan.repository, digest: plan.image.digest, skipped: true, facts: [['Promoted from', plan.sourceTag]] };
   }
-  const repository = await ensure(ecr, plan.repository, progress);
   if (plan.kind === 'skip') {
+    const repository = await ensure(ecr, plan.repository, progress);
     progress.line(`An image for this source exists (${plan.image.digest}): skipping the build.`);
     await addTags(ecr, repository, plan.image, plan.tags, progress);
     return { repository, digest: plan.image.digest, skipped: true, facts: [['Build', 'skipped: the image for this source exists']] };
   }
-  const cache = plan.cache ? await ensure(ecr, plan.cache, progress) : undefined;
+  // Independent of each other: the two repositories and the registry password at once.
+  const settled = await Promise.allSettled([
+    ensure(ecr, plan.repository, progress),
+    plan.cache ? ensure(ecr, plan.cache, progress) : Promise.resolve(undefined),
+    loginToRegistry(ecr),
+  ] as const);
+  const [ensured, ensuredCache, loggedIn] = settled;
+  if (ensured.status === 'rejected' || ensuredCache.status === 'rejected' || loggedIn.status === 'rejected') {
+    if (loggedIn.status === 'fulfilled') loggedIn.value.logout();
+    throw settled.find((result) => result.status === 'rejected')?.reason;
+  }
+  const [repository, cache, login] = [ensured.value, ensuredCache.value, loggedIn.value];
   const key = plan.source.contentKey.tag;
   const name = plan.repository.name;
   progress.phase(
@@ -52,7 +63,6 @@ export async function applyBuildPush(plan: BuildPushPlan, progress: Progress, cl
   );
   let failure: unknown;
   let facts: [string, string][] = [];
-  const login = await loginToRegistry(ecr);
   try {
     facts = await buildAndPush(plan, { repository: name, tag: key, login }, cache?.repositoryName, progress);
   } catch (error) {
