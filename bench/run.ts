@@ -2,7 +2,7 @@
 
 import { measurePoolPlacement } from './alb-pool.ts';
 import { canBuildImages, dockerStatus, measureBuildPush } from './build-push.ts';
-import { BUNDLE_BUDGET_BYTES, measureBundles, OFFICIAL_BUNDLE_BYTES } from './bundles.ts';
+import { type BundleFigures, measureBundles } from './bundles.ts';
 import { measureAlarmDetection, measureDetection } from './detection.ts';
 import { measureEnvironmentOverhead } from './environment-overhead.ts';
 import { CALL_LATENCY_MS, CONCURRENCIES, measureScale, SIZES } from './scale.ts';
@@ -27,37 +27,45 @@ function record(area: string, figure: string, measured: string, against: string,
 }
 
 if (wanted('bundles')) {
-  const { actions, emptyModuleMs } = await measureBundles();
+  const { actions, official, emptyModuleMs } = await measureBundles();
+  const fits = (figures: BundleFigures) => ({ bytes: figures.bytes <= official.bytes, coldStart: figures.coldStartMs <= official.coldStartMs });
 
-  const rows = actions.map(({ action, bytes, coldStartMs }) => [
-    action,
-    bytes.toLocaleString('en-US'),
-    (bytes / OFFICIAL_BUNDLE_BYTES).toFixed(2),
-    bytes <= BUNDLE_BUDGET_BYTES ? 'yes' : 'NO',
-    coldStartMs.toFixed(0),
+  const rows = [...actions, official].map((figures) => [
+    figures.action,
+    figures.bytes.toLocaleString('en-US'),
+    (figures.bytes / official.bytes).toFixed(2),
+    figures.coldStartMs.toFixed(0),
+    (figures.coldStartMs / official.coldStartMs).toFixed(2),
+    figures === official ? 'budget' : fits(figures).bytes && fits(figures).coldStart ? 'yes' : 'NO',
   ]);
-  const headers = ['action', 'bundle bytes', 'x official', `<= ${BUNDLE_BUDGET_BYTES.toLocaleString('en-US')}`, 'cold start ms (median of 7)'];
+  const headers = ['bundle', 'bytes', 'x official', 'cold start ms (median of 7)', 'x official', 'within budget'];
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: string[]) =>
     `| ${cells.map((text, column) => (column === 0 ? text.padEnd(widths[column] ?? 0) : text.padStart(widths[column] ?? 0))).join(' | ')} |`;
 
-  console.log('Bundles: size and cold start (node start to the first AWS request), Node 24');
+  console.log('Bundles: size and cold start (node start to the first AWS request), Node 24, ours and the official deploy action side by side');
   console.log(line(headers));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
   console.log(
-    `baseline: aws-actions/amazon-ecs-deploy-task-definition v2.6.3 bundle ${OFFICIAL_BUNDLE_BYTES.toLocaleString('en-US')} bytes; ` +
+    `budget per bundle: at most the official bundle's bytes and cold start, measured above in this run; ` +
       `floor: node start to a first request from an empty module ${emptyModuleMs.toFixed(0)} ms`,
   );
-  for (const { action, bytes, coldStartMs } of actions) {
+  for (const figures of actions) {
     record(
       'bundles',
-      `${action} bundle`,
-      `${bytes.toLocaleString('en-US')} B`,
-      `<= ${BUNDLE_BUDGET_BYTES.toLocaleString('en-US')} B; official deploy action ${OFFICIAL_BUNDLE_BYTES.toLocaleString('en-US')} B`,
-      bytes <= BUNDLE_BUDGET_BYTES,
+      `${figures.action} bundle`,
+      `${figures.bytes.toLocaleString('en-US')} B`,
+      `<= official ${official.bytes.toLocaleString('en-US')} B`,
+      fits(figures).bytes,
     );
-    record('bundles', `${action} cold start`, `${coldStartMs.toFixed(0)} ms`, `empty module ${emptyModuleMs.toFixed(0)} ms`);
+    record(
+      'bundles',
+      `${figures.action} cold start`,
+      `${figures.coldStartMs.toFixed(0)} ms`,
+      `<= official ${official.coldStartMs.toFixed(0)} ms (same run); empty module ${emptyModuleMs.toFixed(0)} ms`,
+      fits(figures).coldStart,
+    );
   }
 }
 

@@ -1,8 +1,10 @@
-// The GitHub Actions cache service v2 as the runner offers it to actions (ACTIONS_RESULTS_URL =
-// <endpoint>/_actions-cache/): the twirp JSON API (CreateCacheEntry, FinalizeCacheEntryUpload,
-// GetCacheEntryDownloadURL), also at /twirp/... for clients that resolve it from the root as
-// @actions/cache does, and the Azure Blob operations its signed URLs allow (Put Blob, Put Block,
-// Put Block List, Get Blob). Archives are kept in a temporary directory, removed on reset and stop.
+// The GitHub Actions cache service as the runner offers it to actions, both versions @actions/cache
+// speaks. v2 (ACTIONS_RESULTS_URL = <endpoint>/_actions-cache/): the twirp JSON API (CreateCacheEntry,
+// FinalizeCacheEntryUpload, GetCacheEntryDownloadURL), also at /twirp/... where @actions/cache resolves
+// it from the root, and the Azure Blob operations its signed URLs allow (Put Blob, Put Block, Put Block
+// List, Get Blob). v1, the one GitHub Enterprise Server has (ACTIONS_CACHE_URL = the same base): the
+// _apis/artifactcache REST API (GET cache, POST caches, PATCH and POST caches/{id}), whose archive
+// location is the same signed Get Blob. Archives are kept in a temporary directory, removed on reset and stop.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
@@ -15,6 +17,9 @@ import type { EmulatorContext } from './core/types.ts';
 
 export const ACTIONS_CACHE_PREFIX = '/_actions-cache/';
 const TWIRP_SERVICE = 'twirp/github.actions.results.api.v1.CacheService/';
+const ARTIFACT_CACHE = '_apis/artifactcache/';
+// The service's limit per entry, which v1 checks at reservation.
+const MAX_ENTRY_BYTES = 10 * 1024 ** 3;
 const AZURE_VERSION = '2024-11-04';
 
 interface Entry {
@@ -76,7 +81,7 @@ const AUTH_FAILED = (): AzureError =>
   );
 
 export interface ActionsCache {
-  /** Serves a request under /_actions-cache/ or /twirp/. */
+  /** Serves a request under /_actions-cache/ (v1, v2 and the blobs) or /twirp/ (v2). */
   handle(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void>;
   /** Every entry (key, version, size), for GET /_emulator/actions-cache and the state dump. */
   state(): unknown;
@@ -165,11 +170,7 @@ export function createActionsCache(ctx: EmulatorContext, faults: FaultStore): Ac
       throw new TwirpError('invalid_argument', 'restore_keys must be a list of strings');
     }
     // Newest first; only finalized entries of this version are visible.
-    const candidates = entries.filter((e) => e.finalized && e.version === version).sort((a, b) => b.created - a.created || b.id - a.id);
-    const match =
-      candidates.find((e) => e.key === key) ??
-      candidates.find((e) => e.key.startsWith(key)) ??
-      restoreKeys.map((prefix: string) => candidates.find((e) => e.key.startsWith(prefix))).find((e) => e !== undefined);
+    const match = findEntry(key, restoreKeys as string[], version);
     if (!match) return { ok: false, signed_download_url: '', matched_key: '' };
     return { ok: true, signed_download_url: signedUrl(req, match.blob, 'r'), matched_key: match.key };
   }
@@ -297,6 +298,161 @@ export function createActionsCache(ctx: EmulatorContext, faults: FaultStore): Ac
     res.end();
   }
 
+  // --- v1 (_apis/artifactcache) ------------------------------------------------------------------
+
+  /** v1 errors are Azure DevOps exceptions: a message, a type key, with the matching status. */
+  function sendV1Error(res: http.ServerResponse, status: number, typeKey: string, message: string): void {
+    sendJson(res, status, {
+      $id: '1',
+      innerException: null,
+      message,
+      typeName: `Microsoft.Azure.DevOps.PipelineCache.WebApi.${typeKey}`,
+      typeKey,
+      errorCode: 0,
+      eventId: 3000,
+    });
+  }
+
+  async function handleV1(resource: string, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const operation =
+      req.method === 'GET' && resource === 'cache'
+        ? 'GetCacheEntry'
+        : req.method === 'POST' && resource === 'caches'
+          ? 'ReserveCache'
+          : /^caches\/\d+$/.test(resource)
+            ? req.method === 'PATCH'
+              ? 'UploadCacheChunk'
+              : req.method === 'POST'
+                ? 'CommitCache'
+                : undefined
+            : undefined;
+    if (!operation) {
+      req.resume();
+      return sendJson(res, 404, { message: `no artifact cache route ${req.method} /${ARTIFACT_CACHE}${resource}` });
+    }
+    if (!/^Bearer \S+$/i.test(String(req.headers.authorization ?? ''))) {
+      req.resume();
+      return sendV1Error(res, 401, 'UnauthorizedRequestException', 'The user is not authorized to access this resource.');
+    }
+    // The API is versioned through Accept, as @actions/cache sends it.
+    if (!/;\s*api-version=6\.0-preview\.1\b/.test(String(req.headers.accept ?? ''))) {
+      req.resume();
+      return sendV1Error(res, 400, 'VssInvalidApiVersionException', 'The api-version 6.0-preview.1 is required in the Accept header.');
+    }
+    if (await fault(operation, req, res, 'twirp')) return;
+    const id = Number(resource.split('/')[1]);
+    if (operation === 'GetCacheEntry') {
+      const keys = (url.searchParams.get('keys') ?? '').split(',').filter(Boolean);
+      const version = url.searchParams.get('version') ?? '';
+      const [key, ...restoreKeys] = keys;
+      if (!key || !version) return sendV1Error(res, 400, 'ArgumentException', 'keys and version are required.');
+      const match = findEntry(key, restoreKeys, version);
+      record(operation, false, { keys, version });
+      if (!match) {
+        res.writeHead(204);
+        return void res.end();
+      }
+      return sendJson(res, 200, {
+        scope: 'refs/heads/main',
+        cacheKey: match.key,
+        cacheVersion: match.version,
+        creationTime: new Date(match.created).toISOString(),
+        archiveLocation: signedUrl(req, match.blob, 'r'),
+      });
+    }
+    if (operation === 'ReserveCache') {
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(await readText(req)) as Record<string, unknown>;
+      } catch {
+        return sendV1Error(res, 400, 'ArgumentException', 'The request body is not JSON.');
+      }
+      const { key, version } = body;
+      if (typeof key !== 'string' || !key || typeof version !== 'string' || !version) {
+        return sendV1Error(res, 400, 'ArgumentException', 'key and version are required.');
+      }
+      if (typeof body.cacheSize === 'number' && body.cacheSize > MAX_ENTRY_BYTES) {
+        record(operation, true, body, 'CacheSizeTooLarge');
+        return sendV1Error(res, 400, 'ArgumentException', `Cache size of ${body.cacheSize} bytes is over the ${MAX_ENTRY_BYTES} bytes limit.`);
+      }
+      if (entries.some((e) => e.key === key && e.version === version)) {
+        record(operation, true, body, 'ArtifactCacheAlreadyExists');
+        return sendV1Error(res, 409, 'ArtifactCacheAlreadyExistsException', `Cache already exists. Scope: refs/heads/main, Key: ${key}, Version: ${version}`);
+      }
+      const entry: Entry = { id: nextId++, key, version, created: ctx.clock.now(), blob: randomUUID(), finalized: false, sizeBytes: 0 };
+      entries.push(entry);
+      blobs.set(entry.blob, { blocks: new Map() });
+      record(operation, true, body);
+      return sendJson(res, 201, { cacheId: entry.id });
+    }
+    const entry = entries.find((e) => e.id === id);
+    if (!entry || entry.finalized) {
+      req.resume();
+      return sendV1Error(res, 404, 'ArtifactCacheNotFoundException', `No cache entry with id ${id} is being uploaded.`);
+    }
+    const file = join(storage(), `${entry.blob}.blob`);
+    if (operation === 'UploadCacheChunk') {
+      // Content-Range: bytes start-end/* (end inclusive), as @actions/cache sends each chunk.
+      const range = /^bytes (\d+)-(\d+)\/\*$/.exec(String(req.headers['content-range'] ?? ''));
+      if (!range) {
+        req.resume();
+        return sendV1Error(res, 400, 'ArgumentException', 'Content-Range must be "bytes start-end/*".');
+      }
+      const start = Number(range[1]);
+      const length = Number(range[2]) - start + 1;
+      const written = join(storage(), `${entry.blob}.${start}`);
+      await pipeline(req, createWriteStream(written));
+      const size = (await stat(written)).size;
+      if (size !== length) {
+        await rm(written, { force: true });
+        return sendV1Error(res, 400, 'ArgumentException', `Content-Range says ${length} bytes, the body had ${size}.`);
+      }
+      const blob = blobs.get(entry.blob);
+      blob?.blocks.set(String(start), written);
+      record(operation, true, { key: entry.key, start, bytes: size });
+      res.writeHead(204);
+      return void res.end();
+    }
+    // CommitCache: the chunks, in offset order, must cover the archive with no gap, and add up to the size given.
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(await readText(req)) as Record<string, unknown>;
+    } catch {
+      return sendV1Error(res, 400, 'ArgumentException', 'The request body is not JSON.');
+    }
+    const blob = blobs.get(entry.blob) as Blob;
+    const chunks = [...blob.blocks.entries()].map(([start, path]) => ({ start: Number(start), path })).sort((a, b) => a.start - b.start);
+    await rm(file, { force: true });
+    let offset = 0;
+    for (const chunk of chunks) {
+      if (chunk.start !== offset) break;
+      await pipeline(createReadStream(chunk.path), createWriteStream(file, { flags: 'a' }));
+      offset += (await stat(chunk.path)).size;
+    }
+    await discardBlocks(blob);
+    if (typeof body.size !== 'number' || body.size !== offset) {
+      await rm(file, { force: true });
+      record(operation, true, { key: entry.key, size: body.size }, 'SizeMismatch');
+      return sendV1Error(res, 400, 'ArgumentException', `The uploaded chunks make ${offset} contiguous bytes, not the ${String(body.size)} given.`);
+    }
+    blob.committed = { file, size: offset };
+    entry.finalized = true;
+    entry.sizeBytes = offset;
+    record(operation, true, { key: entry.key, size: offset });
+    res.writeHead(204);
+    res.end();
+  }
+
+  /** The entry a restore gets, as both versions match: the key exactly, then newest by the key as a prefix, then each restore key as a prefix. */
+  function findEntry(key: string, restoreKeys: readonly string[], version: string): Entry | undefined {
+    const candidates = entries.filter((e) => e.finalized && e.version === version).sort((a, b) => b.created - a.created || b.id - a.id);
+    return (
+      candidates.find((e) => e.key === key) ??
+      candidates.find((e) => e.key.startsWith(key)) ??
+      restoreKeys.map((prefix) => candidates.find((e) => e.key.startsWith(prefix))).find((e) => e !== undefined)
+    );
+  }
+
   function reset(): void {
     entries = [];
     blobs = new Map();
@@ -315,6 +471,7 @@ export function createActionsCache(ctx: EmulatorContext, faults: FaultStore): Ac
     async handle(req, res, url) {
       const path = url.pathname.startsWith(ACTIONS_CACHE_PREFIX) ? url.pathname.slice(ACTIONS_CACHE_PREFIX.length) : url.pathname.slice(1);
       if (path.startsWith(TWIRP_SERVICE)) return handleTwirp(path.slice(TWIRP_SERVICE.length), req, res);
+      if (path.startsWith(ARTIFACT_CACHE)) return handleV1(path.slice(ARTIFACT_CACHE.length), req, res, url);
       const blob = /^blob\/([0-9a-f-]+)$/.exec(path)?.[1];
       if (blob) {
         try {

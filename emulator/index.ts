@@ -71,6 +71,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     ecsScaling: { desiredCount: () => undefined, setDesiredCount: () => {} },
     taskRoles: { taskDefinitionRoles: () => [] },
     iam,
+    serviceLinkedRoles: new Set(),
     recordCall(call) {
       calls.push(call);
       if (calls.length > MAX_CALLS) calls = calls.slice(-MAX_CALLS);
@@ -123,6 +124,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     reset() {
       clock.clearAll();
       for (const m of modules) m.reset();
+      context.serviceLinkedRoles.clear();
       github.reset();
       actionsCache.reset();
       faults.clear();
@@ -133,6 +135,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     state: () => ({
       clock: { now: new Date(clock.now()).toISOString(), timeScale: clock.timeScale },
       accountId: context.accountId,
+      serviceLinkedRoles: [...context.serviceLinkedRoles].sort(),
       services: Object.fromEntries(modules.map((m) => [m.name, m.state()])),
       github: github.state(),
       actionsCache: actionsCache.state(),

@@ -19,7 +19,7 @@ import {
   type ServiceModule,
 } from './core/types.ts';
 import { parseQueryParams, signingRegion, toXml } from './core/wire.ts';
-import { callerAction, deniedMessage, type PolicyDocument, requiredPermissions } from './iam.ts';
+import { callerAction, deniedMessage, type PolicyDocument, requiredPermissions, type Scope } from './iam.ts';
 
 export interface GithubApi {
   handleApi(req: GithubRequest): Promise<GithubResponse>;
@@ -222,7 +222,13 @@ export function createServer(deps: ServerDeps): http.Server {
     const region = signingRegion(req.headers.authorization) ?? deps.defaultRegion;
     // Calls from outside the actions (test setup, the demo's own clients) are not checked.
     if (caller) {
-      const scope = { region, account: deps.context.accountId, taskDefinitionRoles: (ref: string) => deps.context.taskRoles.taskDefinitionRoles(ref) };
+      const scope: Scope = {
+        region,
+        account: deps.context.accountId,
+        taskDefinitionRoles: (ref) => deps.context.taskRoles.taskDefinitionRoles(ref),
+        resourceTags: (arn) => deps.modules.map((m) => m.resourceTags?.(arn)).find((tags) => tags !== undefined),
+        hasServiceLinkedRole: (service) => deps.context.serviceLinkedRoles.has(service),
+      };
       const denied = deps.context.iam.authorize(caller, requiredPermissions(mod.name, operation, params, scope));
       if (denied) {
         const err = accessDenied(protocol, deniedMessage(deps.context.accountId, denied));

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { documentedPolicies, type Observed, readObserved } from './iam-policy.ts';
+import { catalogPolicies, type Observed, PLACEHOLDERS, placeholder, readObserved } from './iam-policy.ts';
 
 const root = resolve(import.meta.dirname, '..');
 export const catalogPath = join(root, 'action-catalog.md');
@@ -79,6 +79,20 @@ export function codePermissions(action: string): string[] {
   return [...found].sort();
 }
 
+/**
+ * What other roles need for an input of the action to work: permissions the action never uses itself,
+ * so no test records them into its policy.
+ */
+export function policyNotes(action: ActionMetadata): string[] {
+  const notes: string[] = [];
+  if (action.inputs['enable-execute-command']) {
+    notes.push(
+      'With `enable-execute-command: true`, ECS Exec sessions run under the **task role** (`taskRoleArn` of the task definition), not this one: it needs `ssmmessages:CreateControlChannel`, `ssmmessages:CreateDataChannel`, `ssmmessages:OpenControlChannel` and `ssmmessages:OpenDataChannel` on `*`. Whoever opens the shell needs `ecs:ExecuteCommand` on the cluster and task.',
+    );
+  }
+  return notes;
+}
+
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\n/g, ' ').trim();
 }
@@ -90,7 +104,7 @@ export function unexercised(action: string, observed: Observed): string[] {
 }
 
 export function renderCatalog(actions = readActions(), observed = readObserved()): string {
-  const policies = documentedPolicies(observed);
+  const policies = catalogPolicies(observed);
   const lines = [
     '# Action catalog',
     '',
@@ -104,15 +118,41 @@ export function renderCatalog(actions = readActions(), observed = readObserved()
     '',
     "Each action's section ends with the least-privilege identity policy for the role its workflow assumes. It is",
     'generated from what the action actually called: the emulator records, for every AWS call an action makes in',
-    "the test suite (and every push to the image registry), the IAM actions and resources AWS's Service",
-    'Authorization Reference says the call needs, tags on create and roles passed to ECS included',
-    '([iam/observed.json](iam/observed.json)). Resource names you choose become `*`, as do region and account;',
-    'replace them with yours to pin the policy to one cluster, repository or account.',
+    "the test suite (and every push to the image registry), the IAM actions, resources and condition keys AWS's",
+    'Service Authorization Reference says the call needs, tags on create, roles passed to ECS and service-linked',
+    'roles included ([iam/observed.json](iam/observed.json)).',
     '',
-    'The tests run every action under exactly this policy: a call it does not allow is refused with',
-    '`AccessDenied`, as in an account with this role, and the test fails. When an action needs a new call, run',
-    '`npm run iam` (the test suite, recording; `npm run iam -- <test files>` adds what those tests need), review',
-    'the change to iam/observed.json and this catalog, and commit both.',
+    '### Placeholders',
+    '',
+    `The policies name your resources with placeholders in \`\${Name}\` form, the syntax of CloudFormation's \`Fn::Sub\``,
+    '(paste a policy into `!Sub` with these parameters, or replace them by hand). Region and account are `*`: pin',
+    'them too if you like. Every placeholder needs a value; `*` widens it to any name.',
+    '',
+    '| placeholder | stands for | example |',
+    '| --- | --- | --- |',
+    ...Object.entries(PLACEHOLDERS).map(
+      ([name, { means, example }]) => `| \`${placeholder(name as keyof typeof PLACEHOLDERS)}\` | ${escapeCell(means)} | \`${example}\` |`,
+    ),
+    '',
+    'Ownership is checked by tags as well as names. Every resource an environment consists of carries',
+    '`ecs-deploy-actions:managed-by` = `ecs-deploy-actions`, `ecs-deploy-actions:cluster`, `ecs-deploy-actions:repository`',
+    'and `ecs-deploy-actions:environment`; a statement that changes or deletes such a resource holds only while it',
+    'carries all four with your values (`aws:ResourceTag/...`), and one that creates it only when the request sets them',
+    '(`aws:RequestTag/...`, with `aws:TagKeys` limited to the tag keys the actions set). Shared infrastructure (the',
+    'cluster, a shared or pooled ALB, the ECR repository) is created with `managed-by` and is pinned by its name.',
+    '`iam:PassRole` names your roles and the service they are passed to (`iam:PassedToService`), `ecs:RunTask` and',
+    'the service calls the cluster (`ecs:cluster`), Route 53 changes the host names (`ForAllValues:StringLike` on',
+    '`route53:ChangeResourceRecordSetsNormalizedRecordNames`) and record types, and `iam:CreateServiceLinkedRole` the',
+    'service (`iam:AWSServiceName`): ECS and ELB create their service-linked role with the first cluster or load',
+    'balancer of an account. CloudWatch Logs cannot test tags on create (its API reference), so log groups are pinned',
+    `by their name, \`/ecs/${placeholder('Cluster')}/<environment>\`, and by tags once they exist.`,
+    '',
+    'The tests run every action under exactly these policies, with `*` for every placeholder (they use many clusters',
+    'and repositories) and every condition kept: a call the policy does not allow, on a resource without our tags',
+    "say, is refused with `AccessDenied` as in an account with this role, and the test fails. A preview role's",
+    'policy with concrete values is tested too (test/e2e/iam-policy.test.ts). When an action needs a new call, run',
+    '`npm run iam` (the test suite, recording; `npm run iam -- <test files>` adds what those tests need), review the',
+    'change to iam/observed.json and this catalog, and commit both.',
   ];
   for (const [name, action] of actions) {
     const required = Object.entries(action.inputs).filter(([, input]) => input.required);
@@ -130,8 +170,9 @@ export function renderCatalog(actions = readActions(), observed = readObserved()
     const policy = policies[name] ?? { Version: '2012-10-17', Statement: [] };
     lines.push('', '### IAM permissions', '');
     if (policy.Statement.length === 0) lines.push('No AWS call of this action has been recorded yet: run `npm run iam`.', '');
-    else lines.push('The least-privilege policy for the role the workflow assumes (see [IAM permissions](#iam-permissions)):', '');
+    else lines.push('The least-privilege policy for the role the workflow assumes, with [placeholders](#placeholders) for your names:', '');
     lines.push('```json', JSON.stringify(policy, null, 2), '```');
+    for (const note of policyNotes(action)) lines.push('', note);
     const untested = unexercised(name, observed);
     if (untested.length > 0) {
       lines.push(

@@ -1,4 +1,6 @@
-// AWS SDK client settings shared by every action: region, retries, user agent, error wrapping.
+// AWS SDK client settings shared by every action: region, retries, user agent, proxy, error wrapping.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { ActionError } from './errors.ts';
 import { VERSION } from './version.ts';
 
@@ -29,9 +31,26 @@ export interface ClientConfig {
   retryMode: 'adaptive';
   maxAttempts: number;
   customUserAgent: [string, string][];
+  requestHandler: { httpAgent: HttpAgent; httpsAgent: HttpsAgent };
 }
 
-export function clientConfig(settings: AwsSettings): ClientConfig {
+/**
+ * The proxy settings as @actions/http-client reads them (lower case first, then upper case; NO_PROXY
+ * entries match a host, its port, or a domain suffix), for Node's own env-proxy support in its agents.
+ * Loopback is never proxied, as in @actions/http-client. undefined: no proxy set.
+ */
+export function proxyEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv | undefined {
+  const httpProxy = env.http_proxy || env.HTTP_PROXY;
+  const httpsProxy = env.https_proxy || env.HTTPS_PROXY;
+  if (!httpProxy && !httpsProxy) return undefined;
+  const noProxy = [env.no_proxy || env.NO_PROXY, 'localhost', '127.0.0.1', '::1', '[::1]'].filter(Boolean).join(',');
+  return { ...(httpProxy ? { HTTP_PROXY: httpProxy } : {}), ...(httpsProxy ? { HTTPS_PROXY: httpsProxy } : {}), NO_PROXY: noProxy };
+}
+
+export function clientConfig(settings: AwsSettings, env: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const proxy = proxyEnv(env);
+  // The SDK's own agent settings (keep-alive, 50 sockets), plus the proxy when one is set.
+  const agentOptions = { keepAlive: true, maxSockets: 50, ...(proxy ? { proxyEnv: proxy } : {}) };
   return {
     region: settings.region,
     // Adaptive mode adds client-side rate limiting on top of retries, which is what a burst of
@@ -42,6 +61,7 @@ export function clientConfig(settings: AwsSettings): ClientConfig {
       ['ecs-deploy-actions', VERSION],
       [`action/${settings.action}`, VERSION],
     ],
+    requestHandler: { httpAgent: new HttpAgent(agentOptions), httpsAgent: new HttpsAgent(agentOptions) },
   };
 }
 

@@ -12,6 +12,8 @@ export interface EnvironmentFacts {
   revision?: string;
   status?: string;
   monthlyCost?: string;
+  /** The ECS Exec command line for a running task; "" when there is none (it names a task that is gone). */
+  shell?: string;
 }
 
 const MARKER = 'ecs-deploy-actions:environment-comment';
@@ -208,6 +210,7 @@ export function renderComment(state: CommentState): string {
     ['Status', state.status],
     ['Image', state.image ? `\`${state.image}\`` : undefined],
     ['Revision', state.revision],
+    ['Shell', state.shell && !state.destroyed ? `\`${state.shell}\`` : undefined],
     ['Estimated cost', state.monthlyCost && !state.destroyed ? `$${state.monthlyCost} a month` : undefined],
     ['Updated', [state.updatedAt?.replace(/^(\d{4}-\d\d-\d\d)T(\d\d:\d\d).*$/, '$1 $2 UTC'), state.updatedBy ? `by ${state.updatedBy}` : ''].join(' ').trim()],
   ];

@@ -1,5 +1,5 @@
-// GitHub's REST API over fetch: only what the actions call. Not @actions/github, whose Octokit
-// stack would not fit the bundle budget; one `request` method that later calls can share.
+// GitHub's REST API through @actions/github's Octokit (GHES base URL from GITHUB_API_URL, the proxy
+// settings @actions/http-client reads) with Octokit's retry; loaded on first use, as only some runs talk to GitHub.
 import { readFileSync } from 'node:fs';
 import { VERSION } from './version.ts';
 
@@ -36,19 +36,37 @@ export function pullRequestName(ref: PullRequestRef): string {
 /** The bot GITHUB_TOKEN writes as: the github-actions app's. */
 export const ACTIONS_BOT = 'github-actions[bot]';
 
+type Octokit = ReturnType<typeof import('@actions/github').getOctokit>;
+
+export interface GithubClientOptions {
+  /** Octokit's retry of 5xx and network failures waits (retry count + 1)² times this; default 1 s. */
+  retryAfterBaseMs?: number;
+}
+
+/** GitHub's failures, each bounded: a deploy never hangs on GitHub. */
+const REQUEST_TIMEOUT_MS = 60_000;
+
 export class GithubClient {
   readonly #token: string;
   readonly #baseUrl: string;
   readonly #graphqlUrl: string;
+  readonly #retryAfterBaseMs: number;
+  #octokit: Promise<Octokit> | undefined;
 
   /**
    * The base URL comes from GITHUB_API_URL, which runners set (GitHub Enterprise and the emulator differ
    * from api.github.com); GraphQL's from GITHUB_GRAPHQL_URL, else beside it as on github.com.
    */
-  constructor(token: string, baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com', graphqlUrl = process.env.GITHUB_GRAPHQL_URL) {
+  constructor(
+    token: string,
+    baseUrl = process.env.GITHUB_API_URL || 'https://api.github.com',
+    graphqlUrl = process.env.GITHUB_GRAPHQL_URL,
+    options: GithubClientOptions = {},
+  ) {
     this.#token = token;
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
     this.#graphqlUrl = graphqlUrl || `${this.#baseUrl}/graphql`;
+    this.#retryAfterBaseMs = options.retryAfterBaseMs ?? 1000;
   }
 
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -78,42 +96,36 @@ export class GithubClient {
     return ACTIONS_BOT;
   }
 
+  #client(): Promise<Octokit> {
+    this.#octokit ??= Promise.all([import('@actions/github'), import('@octokit/plugin-retry')]).then(([github, { retry }]) =>
+      github.getOctokit(
+        this.#token,
+        { baseUrl: this.#baseUrl, userAgent: `ecs-deploy-actions/${VERSION}`, retry: { retryAfterBaseValue: this.#retryAfterBaseMs } },
+        retry,
+      ),
+    );
+    return this.#octokit;
+  }
+
   async #send<T>(method: string, url: string, what: string, body?: unknown): Promise<T> {
-    let response: Response;
+    const octokit = await this.#client();
+    let response: { status: number; data: unknown; headers: Record<string, unknown> };
     try {
-      response = await fetch(url, {
+      response = await octokit.request({
         method,
-        headers: {
-          accept: 'application/vnd.github+json',
-          authorization: `Bearer ${this.#token}`,
-          'user-agent': `ecs-deploy-actions/${VERSION}`,
-          'x-github-api-version': '2022-11-28',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
+        url,
+        headers: { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' },
+        ...(body === undefined ? {} : { data: body }),
+        request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) },
       });
     } catch (error) {
-      throw new GithubError(0, `${what}: GitHub could not be reached (${error instanceof Error ? error.message : String(error)})`);
+      throw asGithubError(what, error);
     }
-    const text = await response.text();
-    if (!response.ok) {
-      const message = (() => {
-        try {
-          return (JSON.parse(text) as { message?: string }).message ?? text;
-        } catch {
-          // Not JSON (a proxy's error page, say): the text itself is the best message there is.
-          return text;
-        }
-      })();
-      throw new GithubError(response.status, `${what}: ${response.status} ${message}`.trim());
-    }
-    try {
-      return (text ? JSON.parse(text) : undefined) as T;
-    } catch {
-      // A proxy's page with 200: GitHub trouble, which never fails the step.
+    // A proxy's page with 200: GitHub trouble, which never fails the step.
+    if (typeof response.data === 'string' && response.data !== '') {
       throw new GithubError(response.status, `${what}: ${response.status} with a body that is not JSON`);
     }
+    return (response.data === '' ? undefined : response.data) as T;
   }
 
   async getPullRequest(ref: PullRequestRef): Promise<PullRequest> {
@@ -123,6 +135,23 @@ export class GithubClient {
     );
     return { number: pull.number, state: pull.state, merged: pull.merged === true, closedAt: pull.closed_at ?? undefined };
   }
+}
+
+/** Octokit's RequestError carries the status and GitHub's message; anything else never reached GitHub (status 0). */
+function asGithubError(what: string, error: unknown): GithubError {
+  const failure = error as { status?: unknown; message?: unknown; response?: { data?: unknown } };
+  const status = typeof failure?.status === 'number' ? failure.status : 0;
+  const data = failure?.response?.data;
+  const githubMessage =
+    typeof data === 'object' && data !== null && typeof (data as { message?: unknown }).message === 'string'
+      ? (data as { message: string }).message
+      : typeof data === 'string'
+        ? data
+        : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  // Octokit reports an unreachable host as status 500 with no response: that is not GitHub's answer.
+  if (status === 0 || failure?.response === undefined) return new GithubError(0, `${what}: GitHub could not be reached (${message})`);
+  return new GithubError(status, `${what}: ${status} ${githubMessage ?? message}`.trim());
 }
 
 /** The pull request this run belongs to, from the event payload (pull_request and pull_request_* events carry it). */

@@ -1,5 +1,7 @@
-// Running a tool (buildah, docker, git) without a shell, its output streamed to the log line by line.
-import { spawn } from 'node:child_process';
+// Running a tool (buildah, docker, git) through @actions/exec, without a shell and without echoing it:
+// its output reaches the log only line by line through the caller.
+import { exec } from '@actions/exec';
+import { which } from '@actions/io';
 import { ActionError } from './errors.ts';
 
 export interface ToolRun {
@@ -17,28 +19,41 @@ export interface ToolOptions {
 }
 
 /** Runs a command to its end; never throws for a non-zero exit (the caller decides what that means). */
-export function runTool(command: string, args: string[], options: ToolOptions = {}): Promise<ToolRun> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const output = { stdout: '', stderr: '' };
-    const pending = { stdout: '', stderr: '' };
-    const collect = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
-      const text = data.toString();
-      output[stream] += text;
-      if (!options.onLine) return;
-      const lines = (pending[stream] + text).split(/\r?\n/);
-      pending[stream] = lines.pop() ?? '';
-      for (const line of lines) options.onLine(line);
-    };
-    child.stdout.on('data', collect('stdout'));
-    child.stderr.on('data', collect('stderr'));
-    child.on('error', (error) => resolve({ exitCode: 127, stdout: output.stdout, stderr: `${output.stderr}${error.message}` }));
-    child.on('close', (code) => {
-      for (const rest of [pending.stdout, pending.stderr]) if (rest && options.onLine) options.onLine(rest);
-      resolve({ exitCode: code ?? 1, ...output });
+export async function runTool(command: string, args: string[], options: ToolOptions = {}): Promise<ToolRun> {
+  const output = { stdout: '', stderr: '' };
+  const line = (text: string) => options.onLine?.(text.replace(/\r$/, ''));
+  try {
+    const exitCode = await exec(command, args, {
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+      env: definedOnly(options.env ?? process.env),
+      ...(options.input ? { input: Buffer.from(options.input) } : {}),
+      silent: true,
+      ignoreReturnCode: true,
+      listeners: {
+        stdout: (data) => {
+          output.stdout += data.toString();
+        },
+        stderr: (data) => {
+          output.stderr += data.toString();
+        },
+        stdline: line,
+        errline: line,
+      },
     });
-    child.stdin.end(options.input ?? '');
-  });
+    // @actions/exec keeps a last line without a newline to itself.
+    for (const text of [output.stdout, output.stderr]) {
+      const rest = text.slice(text.lastIndexOf('\n') + 1);
+      if (rest) line(rest);
+    }
+    return { exitCode, ...output };
+  } catch (error) {
+    // Not found on PATH, or not startable: what a shell would say with 127.
+    return { exitCode: 127, stdout: output.stdout, stderr: `${output.stderr}${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** Runs a command that must succeed; a failure names the step and shows the tool's last lines. */
@@ -51,7 +66,8 @@ export async function mustRun(what: string, command: string, args: string[], opt
   return run;
 }
 
-/** True when the command runs and exits 0: a tool is installed (and, for docker, its daemon answers). */
+/** True when the command is on PATH, runs and exits 0: a tool is installed (and, for docker, its daemon answers). */
 export async function answers(command: string, args: string[]): Promise<boolean> {
+  if (!(await which(command, false))) return false;
   return (await runTool(command, args)).exitCode === 0;
 }

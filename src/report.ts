@@ -82,8 +82,8 @@ export class Summary {
     return `${parts.join('\n\n')}\n`;
   }
 
-  write(outcome: Parameters<Summary['render']>[0]): void {
-    appendSummary(this.render(outcome));
+  async write(outcome: Parameters<Summary['render']>[0]): Promise<void> {
+    await appendSummary(this.render(outcome));
   }
 }
 

@@ -19,7 +19,7 @@ export async function runAction(title: string, body: (run: ActionRun) => Promise
   try {
     await body({ progress, summary, clock });
     progress.end();
-    summary.write({ ok: true, elapsedSeconds: progress.elapsedSeconds() });
+    await summary.write({ ok: true, elapsedSeconds: progress.elapsedSeconds() });
   } catch (caught) {
     progress.end();
     const known = caught instanceof ActionError;
@@ -27,7 +27,7 @@ export async function runAction(title: string, body: (run: ActionRun) => Promise
     const hint = known ? caught.hint : 'this is a bug in ecs-deploy-actions; please report it with this log.';
     error(message, title);
     if (hint) info(`How to fix: ${hint}`);
-    summary.write({ ok: false, message, hint, elapsedSeconds: progress.elapsedSeconds() });
+    await summary.write({ ok: false, message, hint, elapsedSeconds: progress.elapsedSeconds() });
     process.exitCode = 1;
   }
 }

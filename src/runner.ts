@@ -1,21 +1,11 @@
-// The GitHub Actions runner protocol: inputs, outputs, masking, log commands, summary file.
-// Our own small module instead of @actions/core: core 3 statically bundles undici (about 480 kB
-// minified) for OIDC tokens we never request, which alone would put every bundle over its budget.
+// The runner protocol through @actions/core, plus what core leaves to us: outside text between
+// stop-commands markers, and masked values redacted in annotations and the summary too.
 import { randomUUID } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
-import { EOL } from 'node:os';
+import * as core from '@actions/core';
 
 /** The raw value of an input as the runner passes it (INPUT_<NAME>), trimmed; "" when absent. */
 export function rawInput(name: string): string {
-  return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
-}
-
-function escapeData(value: string): string {
-  return value.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-function escapeProperty(value: string): string {
-  return escapeData(value).replace(/:/g, '%3A').replace(/,/g, '%2C');
+  return core.getInput(name);
 }
 
 /** Every value masked so far. The runner hides them in the log, not in the summary; both get *** from us. */
@@ -27,32 +17,14 @@ function redact(text: string): string {
   return redacted;
 }
 
-function command(name: string, message: string, properties: Record<string, string> = {}): void {
-  const props = Object.entries(properties)
-    .map(([key, value]) => `${key}=${escapeProperty(redact(value))}`)
-    .join(',');
-  process.stdout.write(`::${name}${props ? ` ${props}` : ''}::${escapeData(name === 'add-mask' ? message : redact(message))}${EOL}`);
-}
-
-/** Appends a `name<<delimiter` block to a runner file such as GITHUB_OUTPUT. */
-function appendKeyValue(fileVariable: string, name: string, value: string): boolean {
-  const file = process.env[fileVariable];
-  if (!file) return false;
-  const delimiter = `ghadelimiter_${randomUUID()}`;
-  appendFileSync(file, `${name}<<${delimiter}${EOL}${value}${EOL}${delimiter}${EOL}`);
-  return true;
-}
-
 export function setOutput(name: string, value: string | number | boolean): void {
-  const text = String(value);
-  // Outside a runner (no GITHUB_OUTPUT) the legacy command keeps outputs visible in the log.
-  if (!appendKeyValue('GITHUB_OUTPUT', name, text)) command('set-output', text, { name });
+  core.setOutput(name, String(value));
 }
 
 /** Tells the runner to replace every occurrence of value with *** in the log. */
 export function setSecret(value: string): void {
   if (!value) return;
-  command('add-mask', value);
+  core.setSecret(value);
   secrets.add(value);
 }
 
@@ -62,36 +34,35 @@ const commandLike = /(?:^|[\r\n])\s*::|##\[/;
 export function info(text: string): void {
   const message = redact(text);
   if (!commandLike.test(message)) {
-    process.stdout.write(`${message}${EOL}`);
+    core.info(message);
     return;
   }
   // Text from outside (values, service events, container logs) goes out between stop-commands
   // markers: the runner shows it and acts on none of it.
   const token = randomUUID();
-  process.stdout.write(`::stop-commands::${token}${EOL}${message}${EOL}::${token}::${EOL}`);
+  core.info(`::stop-commands::${token}\n${message}\n::${token}::`);
 }
 
 export function warning(message: string, title?: string): void {
-  command('warning', message, title ? { title } : {});
+  core.warning(redact(message), title ? { title: redact(title) } : {});
 }
 
 export function error(message: string, title?: string): void {
-  command('error', message, title ? { title } : {});
+  core.error(redact(message), title ? { title: redact(title) } : {});
 }
 
 export function startGroup(title: string): void {
-  command('group', title);
+  core.startGroup(redact(title));
 }
 
 export function endGroup(): void {
-  command('endgroup', '');
+  core.endGroup();
 }
 
 /** Appends markdown to the job summary; false when the runner gave no summary file. */
-export function appendSummary(markdown: string): boolean {
-  const file = process.env.GITHUB_STEP_SUMMARY;
-  if (!file) return false;
+export async function appendSummary(markdown: string): Promise<boolean> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return false;
   const redacted = redact(markdown);
-  appendFileSync(file, redacted.endsWith(EOL) ? redacted : `${redacted}${EOL}`);
+  await core.summary.addRaw(redacted.endsWith('\n') ? redacted : `${redacted}\n`).write();
   return true;
 }

@@ -7,7 +7,7 @@ import { awsSettings, createClient } from '../../src/aws.ts';
 import { ActionError } from '../../src/errors.ts';
 import { runAction } from '../../src/run.ts';
 import { setOutput } from '../../src/runner.ts';
-import { addScaleSummary, failureLines, scaleCounts } from '../../src/scale/report.ts';
+import { addScaleSummary, failureLines, scaleCounts, updatePullRequestComments } from '../../src/scale/report.ts';
 import { scaleEnvironments } from '../../src/scale/schedule.ts';
 
 await runAction('scale-schedule', async ({ progress, summary, clock }) => {
@@ -41,6 +41,7 @@ await runAction('scale-schedule', async ({ progress, summary, clock }) => {
   setOutput('failed', counts.failed);
   setOutput('estimated-daily-saving', counts.dailySavingUsd === undefined ? '' : counts.dailySavingUsd.toFixed(2));
   addScaleSummary(summary, result, { mode: config.mode, cluster: config.cluster, region: settings.region, dryRun: config.dryRun });
+  if (!config.dryRun) await updatePullRequestComments(context.ecs, config.githubToken, result, config.mode);
   const failures = failureLines(result);
   if (failures.length > 0) {
     throw new ActionError(

@@ -69,6 +69,8 @@ await runAction('teardown-env', async ({ progress, summary, clock }) => {
   setOutput('deleted', outcome.deleted.length);
   setOutput('left', outcome.foreign.length);
   setOutput('swept', '');
+  // A re-run that finds nothing says so: the summary is where people look for what the step did.
+  if (outcome.planned.length === 0) summary.add(`Nothing owned by \`${environment}\` is left in cluster \`${config.cluster}\`: nothing to delete.`);
   if (outcome.foreign.length > 0)
     summary.addTable(
       [`left untouched: not tagged as owned by ${environment}`, 'kind'],

@@ -1,5 +1,5 @@
 // The contract between the emulator's server core and its service modules. Shares nothing with src/.
-import type { Iam } from '../iam.ts';
+import type { Iam, PassedRole } from '../iam.ts';
 
 /** An error as AWS returns it: the code, message and HTTP status the SDK turns into an exception. */
 export class AwsError extends Error {
@@ -83,8 +83,8 @@ export interface CallRecord {
 
 /** What IAM needs of ECS to authorize RunTask: the roles its task definition passes. */
 export interface TaskRoles {
-  /** Execution and task role ARNs of a task definition (family, family:revision or ARN); none when unknown. */
-  taskDefinitionRoles(ref: string): string[];
+  /** Execution and task roles of a task definition (family, family:revision or ARN); none when unknown. */
+  taskDefinitionRoles(ref: string): PassedRole[];
 }
 
 /** Shared by every module of one emulator instance. */
@@ -97,6 +97,8 @@ export interface EmulatorContext {
   ecsScaling: EcsScaling;
   taskRoles: TaskRoles;
   iam: Iam;
+  /** The service principals whose service-linked role exists in the account (IAM creates them on first use). */
+  serviceLinkedRoles: Set<string>;
   recordCall(call: CallRecord): void;
 }
 
@@ -150,6 +152,8 @@ export interface ServiceModule {
   operations: Record<string, Operation>;
   /** Every resource with its tags, for GET /_emulator/state. */
   state(): unknown;
+  /** The tags of the resource an ARN of this service names (aws:ResourceTag for IAM); undefined when none exists. */
+  resourceTags?(arn: string): Record<string, string> | undefined;
   /** Back to a new account's state. */
   reset(): void;
 }

@@ -292,7 +292,7 @@ export function createEcrService(ctx: EmulatorContext, registry: RegistryHandle 
         return { status: 403, code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' };
       }
       if (token.caller) {
-        const scope = { region: token.region, account: ctx.accountId, taskDefinitionRoles: () => [] };
+        const scope = { region: token.region, account: ctx.accountId };
         const denied = ctx.iam.authorize(
           token.caller,
           registryPermissions({ method: req.method, repository: req.repository, kind: req.kind, upload: req.upload ?? false }, scope),
@@ -716,6 +716,12 @@ export function createEcrService(ctx: EmulatorContext, registry: RegistryHandle 
     targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
     operations,
     resolve,
+    resourceTags(arn) {
+      const match = /^arn:aws:ecr:[^:]*:[^:]*:repository\/(.+)$/.exec(arn);
+      const repo = match ? repos.get(match[1] ?? '') : undefined;
+      return repo && Object.fromEntries(repo.tags);
+    },
+
     state() {
       return {
         registry: registry?.url ?? null,

@@ -232,4 +232,6 @@ export interface Task {
   timers: { id: number }[];
   /** Whether the task ever became healthy (counted by the circuit breaker when it never does). */
   becameHealthy: boolean;
+  /** ECS Exec: set from the service (or RunTask) when the task is launched, as on AWS. */
+  enableExecuteCommand: boolean;
 }

@@ -125,6 +125,8 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
     deployment?: Deployment;
     overrides?: Json;
     tags: { key: string; value: string }[];
+    /** RunTask's; a service's tasks take the service's setting. */
+    enableExecuteCommand?: boolean;
   }): Task {
     const id = taskId();
     const clusterName = shortId(opts.clusterArn);
@@ -174,6 +176,7 @@ export function createScheduler(deps: SchedulerDeps, store: Store) {
       targets: [],
       timers: [],
       becameHealthy: false,
+      enableExecuteCommand: opts.svc?.enableExecuteCommand ?? opts.enableExecuteCommand ?? false,
     };
     if (capacityProvider) task.capacityProviderName = capacityProvider;
     if (opts.startedBy) task.startedBy = opts.startedBy;

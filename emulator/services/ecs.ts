@@ -4,6 +4,7 @@ import type { AlarmStore } from '../core/alarms.ts';
 import type { BehaviourStore } from '../core/behaviours.ts';
 import { deploymentId, digits } from '../core/ids.ts';
 import { AwsError, type EcsScaling, type EmulatorContext, type ServiceModule, type TaskRoles } from '../core/types.ts';
+import { serviceLinkedRolePermission } from '../iam.ts';
 import type { Ec2Network } from './ec2.ts';
 import type { Cluster, Deployment, DeploymentConfig, Json, LoadBalancerRef, Revision, Service, ServiceDeploymentRec, Tag, Task, TaskDef } from './ecs-model.ts';
 import { circuitBreakerThreshold, createScheduler, type Store } from './ecs-scheduler.ts';
@@ -15,6 +16,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 const last = (arn: string): string => arn.split('/').pop() ?? arn;
 
 const invalid = (message: string): AwsError => new AwsError('InvalidParameterException', message);
+const ECS_PRINCIPAL = 'ecs.amazonaws.com';
 const STRATEGIES = ['ROLLING', 'BLUE_GREEN', 'CANARY', 'LINEAR'];
 const client = (message: string): AwsError => new AwsError('ClientException', message);
 
@@ -247,6 +249,12 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         if (c.reason) cv.reason = c.reason;
         if (c.cpu !== undefined) cv.cpu = String(c.cpu);
         if (c.memory !== undefined) cv.memory = String(c.memory);
+        // ECS Exec's agent runs beside each container of a task launched with it.
+        if (t.enableExecuteCommand) {
+          const agent: Json = { name: 'ExecuteCommandAgent', lastStatus: c.lastStatus === 'RUNNING' || c.lastStatus === 'STOPPED' ? c.lastStatus : 'PENDING' };
+          if (t.startedAt) agent.lastStartedAt = t.startedAt;
+          cv.managedAgents = [agent];
+        }
         return cv;
       }),
       version: t.version,
@@ -270,7 +278,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         },
       ],
       healthStatus: t.healthStatus,
-      enableExecuteCommand: false,
+      enableExecuteCommand: t.enableExecuteCommand,
       ephemeralStorage: { sizeInGiB: 20 },
     };
     for (const k of [
@@ -323,6 +331,19 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     };
     for (const k of ['finishedAt', 'stoppedAt', 'statusReason', 'rollback', 'lifecycleStage'] as const) if (sd[k] !== undefined) view[k] = sd[k];
     return view;
+  }
+
+  /** The container instance attributes AWS derives from a task definition (Fargate provides them all). */
+  function requiredAttributes(body: Json): { name: string }[] {
+    const containers = arr<Json>(body.containerDefinitions);
+    const names: string[] = [];
+    if (containers.some((cd) => (cd.logConfiguration as Json | undefined)?.logDriver === 'awslogs')) {
+      names.push('com.amazonaws.ecs.capability.logging-driver.awslogs', 'com.amazonaws.ecs.capability.docker-remote-api.1.19');
+      if (body.executionRoleArn) names.push('ecs.capability.execution-role-awslogs');
+    }
+    if (body.networkMode === 'awsvpc') names.push('ecs.capability.task-eni', 'com.amazonaws.ecs.capability.docker-remote-api.1.18');
+    if (containers.some((cd) => cd.healthCheck)) names.push('ecs.capability.container-health-check', 'com.amazonaws.ecs.capability.docker-remote-api.1.24');
+    return [...new Set(names)].map((name) => ({ name }));
   }
 
   // ---- validation helpers ----
@@ -646,6 +667,15 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
 
   const includes = (input: Json): string[] => arr<string>(input.include);
 
+  // CreateCluster creates ECS's service-linked role when it is missing and the caller may create it; when the
+  // caller may not, the cluster is created all the same and services fail until the role exists (CreateCluster
+  // API reference). Calls from outside the actions are not checked.
+  function createServiceLinkedRole(action: string | undefined): void {
+    if (ctx.serviceLinkedRoles.has(ECS_PRINCIPAL)) return;
+    if (action && ctx.iam.authorize(action, [serviceLinkedRolePermission({ region: ctx.region, account: ctx.accountId }, ECS_PRINCIPAL)])) return;
+    ctx.serviceLinkedRoles.add(ECS_PRINCIPAL);
+  }
+
   return {
     name: 'ecs',
     protocol: 'json',
@@ -653,7 +683,9 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
 
     taskDefinitionRoles(ref) {
       const body = findTaskDef(ref)?.body ?? {};
-      return [str(body.executionRoleArn), str(body.taskRoleArn)].filter((role): role is string => role !== undefined);
+      const execution = str(body.executionRoleArn);
+      const task = str(body.taskRoleArn);
+      return [...(execution ? [{ arn: execution, as: 'ExecutionRole' as const }] : []), ...(task ? [{ arn: task, as: 'TaskRole' as const }] : [])];
     },
 
     desiredCount(resourceId) {
@@ -677,12 +709,13 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
     operations: {
       CreateCluster: {
         mutating: true,
-        handler: (input) => {
+        handler: (input, caller) => {
           const name = str(input.clusterName) ?? 'default';
           if (!NAME_RE.test(name)) {
             throw invalid('Cluster name must be 1 to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.');
           }
           const tags = validateTags(input.tags);
+          createServiceLinkedRole(caller.action);
           const existing = clusters.get(name);
           if (existing && existing.status === 'ACTIVE') return { cluster: clusterView(existing, ['SETTINGS', 'TAGS']) };
           const providers = arr<string>(input.capacityProviders);
@@ -816,7 +849,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
           body.volumes = arr(input.volumes);
           body.placementConstraints = arr(input.placementConstraints);
           body.compatibilities = networkMode === 'awsvpc' && input.cpu && input.memory ? ['EC2', 'FARGATE'] : ['EC2'];
-          body.requiresAttributes = [];
+          body.requiresAttributes = requiredAttributes(body);
           if (networkMode) body.networkMode = networkMode;
           if (input.cpu !== undefined) body.cpu = String(input.cpu);
           if (input.memory !== undefined) body.memory = String(input.memory);
@@ -918,6 +951,8 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
         mutating: true,
         handler: (input) => {
           const c = clusterOf(input);
+          if (!ctx.serviceLinkedRoles.has(ECS_PRINCIPAL))
+            throw invalid('Unable to assume the service linked role. Please verify that the ECS service linked role exists.');
           const name = str(input.serviceName);
           if (!name) throw invalid('serviceName can not be blank.');
           if (!NAME_RE.test(name)) {
@@ -1214,6 +1249,7 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
               tags,
             };
             if (startedBy) opts.startedBy = startedBy;
+            if (input.enableExecuteCommand === true) opts.enableExecuteCommand = true;
             return scheduler.createTask(opts);
           });
           return { tasks: tasks.map((t) => taskView(t, [])), failures: [] };
@@ -1312,6 +1348,11 @@ export function createEcsService(ctx: EmulatorContext, deps: EcsDeps): ServiceMo
           return { tags: store.tags.get(arn) ?? [] };
         },
       },
+    },
+
+    resourceTags(arn) {
+      const tags = arn.startsWith('arn:aws:ecs:') ? store.tags.get(arn) : undefined;
+      return tags && Object.fromEntries(tags.map((t) => [t.key, t.value]));
     },
 
     state() {

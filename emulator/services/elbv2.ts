@@ -714,6 +714,8 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
       CreateLoadBalancer: {
         mutating: true,
         handler: (input) => {
+          // The first load balancer or target group creates ELB's service-linked role (authorized with the call).
+          ctx.serviceLinkedRoles.add('elasticloadbalancing.amazonaws.com');
           const name = required(input, 'Name');
           validateName('Load balancer', name);
           const type = str(input.Type) ?? 'application';
@@ -812,6 +814,8 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
       CreateTargetGroup: {
         mutating: true,
         handler: (input) => {
+          // The first load balancer or target group creates ELB's service-linked role (authorized with the call).
+          ctx.serviceLinkedRoles.add('elasticloadbalancing.amazonaws.com');
           const name = required(input, 'Name');
           validateName('Target group', name);
           const targetType = str(input.TargetType) ?? 'instance';
@@ -1247,6 +1251,11 @@ export function createElbv2Service(ctx: EmulatorContext, ec2: Ec2Network): Servi
           return { TagDescriptions: arns.map((a) => ({ ResourceArn: a, Tags: tags.get(a) ?? [] })) };
         },
       },
+    },
+
+    resourceTags(arn) {
+      const found = arn.startsWith('arn:aws:elasticloadbalancing:') ? tags.get(arn) : undefined;
+      return found && Object.fromEntries(found.map((t) => [t.Key, t.Value ?? '']));
     },
 
     state() {

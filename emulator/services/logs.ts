@@ -424,6 +424,12 @@ export function createLogsService(ctx: EmulatorContext): ServiceModule & LogSink
       );
       return true;
     },
+    resourceTags(arn) {
+      const match = /^arn:aws:logs:[^:]*:[^:]*:log-group:([^:]+)(:\*)?$/.exec(arn);
+      const group = match ? groups.get(match[1] ?? '') : undefined;
+      return group && Object.fromEntries(group.tags);
+    },
+
     state() {
       return {
         logGroups: [...groups.values()].map((g) => ({

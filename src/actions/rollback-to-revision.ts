@@ -5,7 +5,21 @@ import { familyRevisions, previousIn, successfulRevisions } from '../ecs/history
 import { familyOf, revisionName } from '../ecs/task-definition.ts';
 import { currentRepository } from '../environment.ts';
 import { ActionError, InputError, inputError } from '../errors.ts';
-import { arn, boolean, duration, ecsResource, environmentName, list, optional, type Parser, quote, readInputs, required, withDefault } from '../inputs.ts';
+import {
+  arn,
+  boolean,
+  duration,
+  ecsResource,
+  environmentName,
+  list,
+  optional,
+  type Parser,
+  quote,
+  readInputs,
+  required,
+  secret,
+  withDefault,
+} from '../inputs.ts';
 
 export type RollbackTarget =
   | { kind: 'previous' }
@@ -40,6 +54,7 @@ export const rollbackInputs = {
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'dry-run': withDefault('false', boolean()),
   'allow-family-change': withDefault('false', boolean()),
+  'github-token': optional(secret()),
 };
 
 export function readRollbackConfig() {

@@ -1,14 +1,15 @@
 // rollout-with-circuit-breaker: its inputs, and the rollout: revision, deployments, watch, diagnosis.
 import type { ContainerDefinition } from '@aws-sdk/client-ecs';
 import type { StartedDeployment } from '../ecs/deploy.ts';
+import { type ShellTarget, shellTarget } from '../ecs/execute-command.ts';
 import { hardeningFindings } from '../ecs/hardening.ts';
 import { runOneOff } from '../ecs/one-off.ts';
 import { pruneRevisions } from '../ecs/prune.ts';
-import { planRevisions, registerRevision } from '../ecs/revision.ts';
+import { type ImageChange, planRevisions, registerRevision } from '../ecs/revision.ts';
 import { type DeploymentResult, type DeployTarget, deploy, type EngineContext, isFailure, overallStatus } from '../ecs/rollout.ts';
 import { environmentServices, requireServices } from '../ecs/services.ts';
 import { deploymentConfiguration, describeStrategy, type StrategyRequest, strategies, strategyProblems } from '../ecs/strategy.ts';
-import { familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
+import { type ContainerImage, familyOf, revisionName, targetContainer } from '../ecs/task-definition.ts';
 import type { DeploymentStatus } from '../ecs/watch-deployments.ts';
 import { currentRepository } from '../environment.ts';
 import { ActionError, InputError, type InputProblem, inputError } from '../errors.ts';
@@ -26,6 +27,7 @@ import {
   optional,
   type Parser,
   percent,
+  quote,
   readInputs,
   required,
   runnerFile,
@@ -43,6 +45,8 @@ export const rolloutInputs = {
   'task-definition': optional(taskDefinitionSource()),
   image: optional(imageReference()),
   container: optional(ecsName('container')),
+  images: optional(list(containerImage(), { maxItems: 10 })),
+  'enable-execute-command': optional(boolean()),
   wait: withDefault('true', boolean()),
   timeout: withDefault('15m', duration({ min: 30, max: 6 * 3600 })),
   'desired-count': optional(integer({ min: 0, max: 5000 })),
@@ -71,6 +75,19 @@ function taskDefinitionSource(): Parser<string> {
   const byArn = arn('ecs', 'task-definition/', 'a task definition');
   const byPath = runnerFile();
   return (raw, context) => (raw.startsWith('arn:') ? byArn(raw, context) : byPath(raw, context));
+}
+
+/** container=image: the image one container of the revision gets. */
+function containerImage(): Parser<ContainerImage> {
+  const name = ecsName('container');
+  const image = imageReference();
+  return (raw, context) => {
+    const at = raw.indexOf('=');
+    if (at <= 0) {
+      throw inputError(context.input, `${quote(raw)} is not a container=image pair.`, 'write one container=image a line, such as app=web:v2.');
+    }
+    return { container: name(raw.slice(0, at).trim(), context), image: image(raw.slice(at + 1).trim(), context) };
+  };
 }
 
 /**
@@ -111,18 +128,35 @@ export function readRolloutConfig() {
       fix: 'name the service(s) to roll, or the environment whose service to roll.',
     });
   }
-  if (config.image && config.taskDefinition) {
+  if (config.images && (config.image || config.container)) {
+    const shorthand = [config.image && 'image', config.container && 'container'].filter(Boolean).join(' and ');
     problems.push({
-      input: 'image',
-      problem: 'cannot be combined with task-definition.',
-      fix: 'give image to change the current revision, or task-definition for a complete one.',
+      input: 'images',
+      problem: `cannot be combined with ${shorthand}: image and container are the one-container form of images.`,
+      fix: 'give every container=image pair in images, or one image (and container) without images.',
     });
   }
-  if (!config.image && !config.taskDefinition && !config.forceNewDeployment) {
+  const twice = (config.images ?? []).map((pair) => pair.container).filter((container, at, all) => all.indexOf(container) !== at);
+  if (twice.length > 0) {
+    problems.push({
+      input: 'images',
+      problem: `names container ${[...new Set(twice)].map((container) => `"${container}"`).join(', ')} more than once.`,
+      fix: 'give each container one image.',
+    });
+  }
+  if ((config.image || config.images) && config.taskDefinition) {
+    problems.push({
+      input: config.image ? 'image' : 'images',
+      problem: 'cannot be combined with task-definition.',
+      fix: 'give images to change the current revision, or task-definition for a complete one.',
+    });
+  }
+  // enable-execute-command alone restarts the tasks on their revision, so that the change reaches them.
+  if (!config.image && !config.images && !config.taskDefinition && !config.forceNewDeployment && config.enableExecuteCommand === undefined) {
     problems.push({
       input: 'image',
-      problem: 'nothing to roll out: no image, task-definition or force-new-deployment.',
-      fix: 'give image or task-definition, or set force-new-deployment: true to restart on the current revision.',
+      problem: 'nothing to roll out: no image, images, task-definition, enable-execute-command or force-new-deployment.',
+      fix: 'give image, images or task-definition, or set force-new-deployment: true to restart on the current revision.',
     });
   }
   if (config.runBefore && !config.wait) {
@@ -139,14 +173,16 @@ export function readRolloutConfig() {
       fix: 'set wait: true, or on-failure: rollback-failed.',
     });
   }
-  if (config.container && !config.image) {
+  if (config.container && !config.image && !config.images) {
     problems.push({ input: 'container', problem: 'only applies with image.', fix: 'remove container, or give the image it should run.' });
   }
   if (config.alarms && !config.wait) {
     problems.push({ input: 'alarms', problem: 'needs wait: true to report an alarm that fails the deployment.', fix: 'set wait: true, or remove alarms.' });
   }
   if (problems.length > 0) throw new InputError(problems);
-  return { ...config, repository: currentRepository() };
+  // image and container are the one-container form of images.
+  const images = config.images ?? (config.image ? [{ container: config.container, image: config.image }] : undefined);
+  return { ...config, images, imagesInput: config.images ? 'images' : 'container', repository: currentRepository() };
 }
 
 /** The deployment settings the step asks for; each left out keeps the service's. */
@@ -171,6 +207,10 @@ export interface RolloutResult {
   started: StartedDeployment[];
   /** With on-failure: rollback-all, the services this run moved and then put back. */
   reverted: DeploymentResult[];
+  /** Each service's containers with the image they ran and the one the new revision gives them. */
+  images: ImageChange[];
+  /** With ECS Exec on, a running task of each service deployed, to open a shell in. */
+  shells: ShellTarget[];
 }
 
 /** Registers the revision, rolls every service to it and follows the deployments. */
@@ -186,7 +226,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
   if (unfit.length > 0) throw new InputError(unfit);
 
   progress.phase('Preparing the revision');
-  const planned = await planRevisions(ecs, services, { taskDefinition: config.taskDefinition, image: config.image, container: config.container });
+  const planned = await planRevisions(ecs, services, { taskDefinition: config.taskDefinition, images: config.images, imagesInput: config.imagesInput });
   for (const revision of planned) {
     const names = revision.services.map((service) => service.serviceName).join(', ');
     progress.line(
@@ -194,8 +234,12 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
         ? `${names}: new revision of ${revision.registration.family} from ${revisionName(revision.origin)}`
         : `${names}: ${revisionName(revision.arn)}`,
     );
+    for (const change of revision.images.filter((image) => image.from !== image.to)) {
+      progress.line(`  ${change.service}: container ${change.container} ${change.from ?? '(new)'} → ${change.to ?? '(removed)'}`);
+    }
     checkHardening(revision.containers, config.hardening, progress);
   }
+  const images = planned.flatMap((revision) => revision.images);
 
   if (config.dryRun) {
     progress.line('Dry run: nothing registered, no service changed.');
@@ -207,7 +251,7 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
         );
       }
     }
-    return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [], reverted: [] };
+    return { taskDefinitionArn: planned[0]?.arn, status: 'skipped', results: [], started: [], reverted: [], images, shells: [] };
   }
 
   const targets: DeployTarget[] = [];
@@ -249,17 +293,19 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
     targets,
     desiredCount: config.desiredCount,
     forceNewDeployment: config.forceNewDeployment,
+    enableExecuteCommand: config.enableExecuteCommand,
     strategy,
     wait: config.wait,
     timeoutSeconds: config.timeout,
   });
-  if (!results) return { taskDefinitionArn, status: 'started', results: [], started, reverted: [] };
+  if (!results) return { taskDefinitionArn, status: 'started', results: [], started, reverted: [], images, shells: [] };
 
   const status = overallStatus(results.map((result) => result.status));
   if (isFailure(status) && config.onFailure === 'rollback-all') {
     const reverted = await revertMoved(context, config, results, targets);
-    return { taskDefinitionArn, status, results, started, reverted };
+    return { taskDefinitionArn, status, results, started, reverted, images, shells: [] };
   }
+  const shells = status === 'successful' ? await shellTargets(context, config, targets) : [];
   if (status === 'successful' && config.keepRevisions !== undefined) {
     progress.phase(`Keeping the newest ${config.keepRevisions} revisions`);
     const families = new Set(targets.map((target) => familyOf(target.taskDefinitionArn)));
@@ -268,7 +314,24 @@ export async function rollout(config: RolloutConfig, context: EngineContext): Pr
       progress.line(removed.length > 0 ? `Deregistered and deleted ${removed.map(revisionName).join(', ')}` : `${family}: nothing to remove`);
     }
   }
-  return { taskDefinitionArn, status, results, started, reverted: [] };
+  return { taskDefinitionArn, status, results, started, reverted: [], images, shells };
+}
+
+/** For each service with ECS Exec on (this run's setting, else its own), a running task of the new revision to open a shell in. */
+async function shellTargets(context: EngineContext, config: RolloutConfig, targets: DeployTarget[]): Promise<ShellTarget[]> {
+  const found = await Promise.all(
+    targets
+      .filter((target) => config.enableExecuteCommand ?? target.service.enableExecuteCommand)
+      .map((target) =>
+        shellTarget(context.ecs, {
+          cluster: config.cluster,
+          service: target.service.serviceName ?? '',
+          taskDefinitionArn: target.taskDefinitionArn,
+          container: targetContainer(target.containers, config.images?.[0]?.container).name ?? '',
+        }),
+      ),
+  );
+  return found.filter((target) => target !== undefined);
 }
 
 /**

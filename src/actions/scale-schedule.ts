@@ -12,6 +12,7 @@ import {
   readInputs,
   repositorySelector,
   required,
+  secret,
   withDefault,
 } from '../inputs.ts';
 
@@ -26,6 +27,7 @@ export const scaleScheduleInputs = {
   'dry-run': withDefault('false', boolean()),
   concurrency: withDefault('5', integer({ min: 1, max: 50 })),
   repositories: optional(list(repositorySelector())),
+  'github-token': optional(secret()),
 };
 
 export function readScaleScheduleConfig() {

@@ -32,6 +32,7 @@ export interface DeploymentRequest {
   taskDefinitionArn: string;
   desiredCount?: number | undefined;
   forceNewDeployment: boolean;
+  enableExecuteCommand?: boolean | undefined;
   strategy?: StrategyRequest | undefined;
 }
 
@@ -55,6 +56,8 @@ export async function startDeployment(
     );
   }
   const before = primaryDeployment(service);
+  // ECS Exec reaches only tasks started after the setting changes: a change starts fresh tasks.
+  const execChanges = request.enableExecuteCommand !== undefined && request.enableExecuteCommand !== (service.enableExecuteCommand ?? false);
   const shift = elb && shiftsTraffic(effectiveStrategy(service, request.strategy)) ? await plannedShift(elb, service) : undefined;
   const response = await awsCall('UpdateService', `service ${serviceName} in cluster ${cluster}`, () =>
     ecs.send(
@@ -63,7 +66,8 @@ export async function startDeployment(
         service: serviceName,
         taskDefinition: request.taskDefinitionArn,
         desiredCount: request.desiredCount,
-        forceNewDeployment: request.forceNewDeployment,
+        forceNewDeployment: request.forceNewDeployment || execChanges,
+        enableExecuteCommand: request.enableExecuteCommand,
         deploymentConfiguration: deploymentConfiguration(service, request.strategy),
       }),
     ),

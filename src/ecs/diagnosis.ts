@@ -18,7 +18,7 @@ export const failureLabels: Record<FailureReason, string> = {
 const advice: Record<FailureReason, string> = {
   'image-pull':
     'check that the image and tag exist and that the task execution role may pull it (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer) over a route to the registry.',
-  'crash-on-start': 'the container exits right after it starts: read its last log lines above (missing configuration or secrets are the usual cause).',
+  'crash-on-start': 'the container exits right after it starts: read its last log lines (missing configuration or secrets are the usual cause).',
   'health-check': 'the tasks start but fail their health check: check the health-check path and port, and that the app answers within the grace period.',
   'out-of-memory': 'the container ran out of memory: raise the task or container memory, or lower the app’s usage.',
   placement: 'ECS could not place the tasks: check capacity provider limits, subnets with free IPs, and the CPU/memory asked for.',
@@ -26,7 +26,7 @@ const advice: Record<FailureReason, string> = {
   alarm:
     'a CloudWatch alarm the deployment watches went into ALARM while the new revision took traffic: read the alarm’s metric for the deployment’s time window before deploying again.',
   timeout: 'the deployment did not finish in time: it may still be in progress in ECS; see the tasks still pending.',
-  unknown: 'see the stopped tasks and service events above.',
+  unknown: 'read the stopped tasks and the service events.',
 };
 
 // When tasks stopped for different reasons, the earlier reason is the more specific diagnosis.

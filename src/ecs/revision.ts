@@ -11,12 +11,21 @@ import {
 import { awsCall } from '../aws.ts';
 import { TAG_SPEC } from '../environment.ts';
 import { ActionError } from '../errors.ts';
-import { mergeTags, provenanceTags, type Registration, readTaskDefinitionFile, toRegistration, withImage } from './task-definition.ts';
+import { type ContainerImage, mergeTags, provenanceTags, type Registration, readTaskDefinitionFile, toRegistration, withImages } from './task-definition.ts';
 
 export interface RevisionSource {
   taskDefinition?: string | undefined;
-  image?: string | undefined;
-  container?: string | undefined;
+  images?: ContainerImage[] | undefined;
+  /** The input the container names came from (images, or container with image), for refusals. */
+  imagesInput?: string | undefined;
+}
+
+/** One container of one service: the image it ran and the one it gets (undefined where the container is new or gone). */
+export interface ImageChange {
+  service: string;
+  container: string;
+  from: string | undefined;
+  to: string | undefined;
 }
 
 /** A revision to deploy: already registered (arn) or to be registered (registration). */
@@ -28,6 +37,8 @@ export interface PlannedRevision {
   origin: string;
   /** The services that move to it. */
   services: Service[];
+  /** Every container of each of those services, before and after. */
+  images: ImageChange[];
 }
 
 async function describeTaskDefinition(ecs: ECSClient, taskDefinition: string) {
@@ -52,34 +63,62 @@ function derivedTags(tags: Tag[]): Tag[] {
 
 /** Works out what each service is rolled to, registering nothing yet. */
 export async function planRevisions(ecs: ECSClient, services: Service[], source: RevisionSource): Promise<PlannedRevision[]> {
+  // Services sharing a revision share the new one; a web service and its worker each get their own.
+  const byCurrent = new Map<string, Service[]>();
+  for (const service of services) byCurrent.set(service.taskDefinition ?? '', [...(byCurrent.get(service.taskDefinition ?? '') ?? []), service]);
+  const current = new Map(await Promise.all([...byCurrent.keys()].map(async (arn) => [arn, await describeTaskDefinition(ecs, arn)] as const)));
+  const changes = (group: Service[], after: ContainerDefinition[]) =>
+    group.flatMap((service) =>
+      imageChanges(service.serviceName ?? '', current.get(service.taskDefinition ?? '')?.definition.containerDefinitions ?? [], after),
+    );
+
   if (source.taskDefinition?.startsWith('arn:')) {
     const { definition } = await describeTaskDefinition(ecs, source.taskDefinition);
+    const containers = definition.containerDefinitions ?? [];
     return [
       {
         arn: definition.taskDefinitionArn,
         registration: undefined,
-        containers: definition.containerDefinitions ?? [],
+        containers,
         origin: source.taskDefinition,
         services,
+        images: changes(services, containers),
       },
     ];
   }
   if (source.taskDefinition) {
     const file = readTaskDefinitionFile(source.taskDefinition);
     const registration = toRegistration(file.definition, derivedTags(file.tags), source.taskDefinition);
-    return [{ arn: undefined, registration, containers: registration.containerDefinitions, origin: source.taskDefinition, services }];
+    const containers = registration.containerDefinitions;
+    return [{ arn: undefined, registration, containers, origin: source.taskDefinition, services, images: changes(services, containers) }];
   }
-  // Services sharing a revision share the new one; a web service and its worker each get their own.
-  const byCurrent = new Map<string, Service[]>();
-  for (const service of services) byCurrent.set(service.taskDefinition ?? '', [...(byCurrent.get(service.taskDefinition ?? '') ?? []), service]);
-  return Promise.all(
-    [...byCurrent].map(async ([current, group]) => {
-      const { definition, tags } = await describeTaskDefinition(ecs, current);
-      if (!source.image) return { arn: current, registration: undefined, containers: definition.containerDefinitions ?? [], origin: current, services: group };
-      const registration = withImage(toRegistration(definition, derivedTags(tags), current), source.image, source.container);
-      return { arn: undefined, registration, containers: registration.containerDefinitions, origin: current, services: group };
-    }),
-  );
+  return [...byCurrent].map(([arn, group]) => {
+    const { definition, tags } = current.get(arn) as Awaited<ReturnType<typeof describeTaskDefinition>>;
+    if (!source.images) {
+      const containers = definition.containerDefinitions ?? [];
+      return { arn, registration: undefined, containers, origin: arn, services: group, images: changes(group, containers) };
+    }
+    const registration = withImages(toRegistration(definition, derivedTags(tags), arn), source.images, source.imagesInput);
+    return {
+      arn: undefined,
+      registration,
+      containers: registration.containerDefinitions,
+      origin: arn,
+      services: group,
+      images: changes(group, registration.containerDefinitions),
+    };
+  });
+}
+
+/** Each container of the new revision (and any the old one had that it drops), with its image before and after. */
+function imageChanges(service: string, before: ContainerDefinition[], after: ContainerDefinition[]): ImageChange[] {
+  const names = [...new Set([...after, ...before].map((container) => container.name ?? ''))];
+  return names.map((container) => ({
+    service,
+    container,
+    from: before.find((candidate) => candidate.name === container)?.image,
+    to: after.find((candidate) => candidate.name === container)?.image,
+  }));
 }
 
 export async function registerRevision(ecs: ECSClient, registration: Registration): Promise<string> {

@@ -1,8 +1,10 @@
 // The deploy engine shared by rollout and rollback: start a deployment on each service, follow them
 // to their end, and gather the evidence for any that failed.
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { ContainerDefinition, ECSClient, Service } from '@aws-sdk/client-ecs';
+import { type ContainerDefinition, DescribeServicesCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsCall } from '../aws.ts';
+import { chunk } from '../list.ts';
 import type { Progress } from '../report.ts';
 import type { Clock } from '../watch.ts';
 import { type StartedDeployment, startDeployment } from './deploy.ts';
@@ -17,8 +19,16 @@ export interface Diagnosis {
   stoppedTasks: StoppedTask[];
 }
 
+/** What a service runs once a deployment of it ended badly: each revision with its running tasks. */
+export interface Serving {
+  desired: number;
+  revisions: { taskDefinitionArn: string; running: number }[];
+}
+
 export interface DeploymentResult extends EndedDeployment {
   diagnosis: Diagnosis | undefined;
+  /** After a failure, what the service serves now (the revision ECS rolled back to, say). */
+  serving?: Serving | undefined;
 }
 
 export interface EngineContext {
@@ -42,6 +52,8 @@ export interface DeployRequest {
   targets: DeployTarget[];
   desiredCount?: number | undefined;
   forceNewDeployment: boolean;
+  /** ECS Exec on the services' tasks; left out, each service keeps its setting. */
+  enableExecuteCommand?: boolean | undefined;
   strategy?: StrategyRequest | undefined;
   wait: boolean;
   timeoutSeconds: number;
@@ -61,6 +73,7 @@ export async function deploy(
         taskDefinitionArn: target.taskDefinitionArn,
         desiredCount: request.desiredCount,
         forceNewDeployment: request.forceNewDeployment,
+        enableExecuteCommand: request.enableExecuteCommand,
         strategy: request.strategy,
       }),
     ),
@@ -99,6 +112,10 @@ export async function follow(
   for (const target of targets) maskSecretLikeEnvironment(target.containers);
   progress.phase(phase);
   const watched = await watchDeployments(ecs, started, { clock: context.clock, timeoutSeconds, progress, elb: context.elb });
+  const serving = await servingNow(
+    ecs,
+    watched.filter((deployment) => isFailure(deployment.status)),
+  );
   return Promise.all(
     watched.map(async (deployment): Promise<DeploymentResult> => {
       if (!isFailure(deployment.status)) return { ...deployment, diagnosis: undefined };
@@ -118,9 +135,27 @@ export async function follow(
                 evidence.map((stopped) => stopped.task),
                 deployment.events,
               );
-      return { ...deployment, diagnosis: { reason, stoppedTasks: evidence } };
+      return { ...deployment, diagnosis: { reason, stoppedTasks: evidence }, serving: serving.get(deployment.serviceName) };
     }),
   );
+}
+
+/** Each service's deployments as ECS reports them now: the revisions that serve, and how many tasks each runs. */
+async function servingNow(ecs: ECSClient, deployments: EndedDeployment[]): Promise<Map<string, Serving>> {
+  const serving = new Map<string, Serving>();
+  for (const batch of chunk(deployments, 10)) {
+    const names = batch.map((deployment) => deployment.serviceName);
+    const response = await awsCall('DescribeServices', names.join(', '), () =>
+      ecs.send(new DescribeServicesCommand({ cluster: batch[0]?.cluster, services: names })),
+    );
+    for (const service of response.services ?? []) {
+      const revisions = (service.deployments ?? [])
+        .filter((deployment) => (deployment.runningCount ?? 0) > 0 || deployment.status === 'PRIMARY')
+        .map((deployment) => ({ taskDefinitionArn: deployment.taskDefinition ?? '', running: deployment.runningCount ?? 0 }));
+      serving.set(service.serviceName ?? '', { desired: service.desiredCount ?? 0, revisions });
+    }
+  }
+  return serving;
 }
 
 function notStarted(cluster: string, target: DeployTarget, error: unknown): DeploymentResult {

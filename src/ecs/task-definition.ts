@@ -84,11 +84,11 @@ export function readTaskDefinitionFile(path: string, input = 'task-definition'):
 }
 
 /** The container whose image a rollout replaces: the named one, else the only essential one, else the first essential one. */
-export function targetContainer(containers: ContainerDefinition[], name?: string): ContainerDefinition {
+export function targetContainer(containers: ContainerDefinition[], name?: string, input = 'container'): ContainerDefinition {
   const names = containers.map((container) => container.name).join(', ');
   if (name !== undefined) {
     const named = containers.find((container) => container.name === name);
-    if (!named) throw inputError('container', `there is no container "${name}" in the task definition (it has: ${names}).`, 'name one of its containers.');
+    if (!named) throw inputError(input, `there is no container "${name}" in the task definition (it has: ${names}).`, 'name one of its containers.');
     return named;
   }
   // essential defaults to true when absent.
@@ -98,12 +98,33 @@ export function targetContainer(containers: ContainerDefinition[], name?: string
   return chosen;
 }
 
-/** The same registration with one container's image replaced. */
-export function withImage(registration: Registration, image: string, containerName?: string): Registration {
-  const target = targetContainer(registration.containerDefinitions, containerName);
+/** A new image for one container; no container means the default one (see targetContainer). */
+export interface ContainerImage {
+  container: string | undefined;
+  image: string;
+}
+
+/**
+ * The same registration with each given container's image replaced. `input` names the input the
+ * containers came from, for the refusal of a name the task definition does not have.
+ */
+export function withImages(registration: Registration, images: ContainerImage[], input = 'container'): Registration {
+  const names = registration.containerDefinitions.map((container) => container.name);
+  const missing = images.filter((pair) => pair.container !== undefined && !names.includes(pair.container)).map((pair) => `"${pair.container}"`);
+  if (missing.length > 0) {
+    throw inputError(
+      input,
+      `the task definition ${registration.family} has no container named ${missing.join(' or ')} (it has: ${names.join(', ')}).`,
+      'name containers of the task definition the service runs.',
+    );
+  }
+  const replaced = new Map(images.map((pair) => [targetContainer(registration.containerDefinitions, pair.container, input), pair.image]));
   return {
     ...registration,
-    containerDefinitions: registration.containerDefinitions.map((container) => (container === target ? { ...container, image } : container)),
+    containerDefinitions: registration.containerDefinitions.map((container) => {
+      const image = replaced.get(container);
+      return image === undefined ? container : { ...container, image };
+    }),
   };
 }
 

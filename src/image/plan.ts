@@ -11,7 +11,7 @@ import { type AvailableBuilders, type BuilderKind, chooseBuilder } from './build
 export interface Observed {
   /** The image repository; undefined when it does not exist (or push is off: nothing was asked). */
   repository: Repository | undefined;
-  /** Its resource tags, which a new cache repository copies. */
+  /** Its resource tags, whose ecs-deploy-actions:* ones a new cache repository copies. */
   repositoryTags: Tag[];
   /** The image each wanted tag (and the source tag) names now. */
   images: Map<string, TaggedImage>;
@@ -105,7 +105,8 @@ export function planBuildPush(spec: BuildPushSpec, observed: Observed): BuildPus
         // Cache tags are content hashes that a later build may push again: tags must be able to move.
         tagMutability: 'MUTABLE',
         lifecyclePolicy: CACHE_LIFECYCLE_POLICY,
-        tags: observed.repository ? observed.repositoryTags : repository.tags,
+        // Our tag keys only: they are the ones the actions' IAM policies let them set (aws:TagKeys).
+        tags: observed.repository ? observed.repositoryTags.filter((tag) => tag.Key?.startsWith(`${MANAGED_BY}:`)) : repository.tags,
         scanOnPush: false,
       }
     : undefined;

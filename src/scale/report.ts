@@ -1,5 +1,10 @@
-// How a sleep or wake reads: outcome per environment, the counts it went from and to, the saving, and
-// the step's outputs.
+// How a sleep or wake reads: outcome per environment, the counts it went from and to, the saving, the
+// step's outputs, and each environment's pull-request comment.
+import { DescribeTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import { awsCall } from '../aws.ts';
+import { imagesText } from '../deployment-report.ts';
+import { revisionName } from '../ecs/task-definition.ts';
+import { GithubReport } from '../github-report.ts';
 import { fargatePrices } from '../pricing.ts';
 import type { Summary } from '../report.ts';
 import type { Capacity, Mode } from './plan.ts';
@@ -115,4 +120,36 @@ export function addScaleSummary(summary: Summary, result: ScaleResult, options: 
         ` (Fargate prices for ${prices.region} as of ${prices.asOf}${spot ? '; Spot prices move and these are estimates' : ''}), × 24. Services not on Fargate are not counted.`,
     );
   } else summary.add(`No Fargate price table for ${region}: no saving estimated.`);
+}
+
+/**
+ * The comment on each pull request whose environment this run put to sleep or woke: asleep or awake, with
+ * the revision and image it runs (or will run again). No shell line: the tasks it named are gone.
+ */
+export async function updatePullRequestComments(ecs: ECSClient, token: string | undefined, result: ScaleResult, mode: Mode): Promise<void> {
+  if (!token) return;
+  const images = new Map<string, Promise<string | undefined>>();
+  const imageOf = (arn: string) => {
+    const known =
+      images.get(arn) ??
+      awsCall('DescribeTaskDefinition', arn, () => ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn }))).then((response) =>
+        imagesText((response.taskDefinition?.containerDefinitions ?? []).map((container) => ({ name: container.name ?? '', image: container.image }))),
+      );
+    images.set(arn, known);
+    return known;
+  };
+  for (const environment of byEnvironment(result).filter((candidate) => candidate.status === 'changed')) {
+    const service = environment.services.find((candidate) => candidate.pullRequest);
+    if (!service?.pullRequest) continue;
+    await GithubReport.forRun(token, environment.environment, { pullRequest: service.pullRequest })?.deployed(
+      true,
+      {
+        status: mode === 'sleep' ? 'asleep' : 'awake',
+        revision: service.taskDefinitionArn ? revisionName(service.taskDefinitionArn) : undefined,
+        image: service.taskDefinitionArn ? await imageOf(service.taskDefinitionArn) : undefined,
+        shell: '',
+      },
+      mode === 'sleep' ? 'Asleep' : 'Awake',
+    );
+  }
 }

@@ -11,7 +11,9 @@ import { requireCluster } from '../ecs/cluster.ts';
 import { lastEventTime, type StartedDeployment } from '../ecs/deploy.ts';
 import { failureLabels } from '../ecs/diagnosis.ts';
 import { type DeploymentResult, follow, isFailure } from '../ecs/rollout.ts';
-import { listClusterServices } from '../ecs/services.ts';
+import { listClusterServices, tagsOf } from '../ecs/services.ts';
+import { parsePullRequestTag, TAG_PULL_REQUEST } from '../environment.ts';
+import type { PullRequestRef } from '../github.ts';
 import { formatSeconds } from '../inputs.ts';
 import type { Progress } from '../report.ts';
 import type { Clock } from '../watch.ts';
@@ -51,6 +53,9 @@ export interface ServiceOutcome {
   /** What sleeping this service saves a day; undefined when it cannot be priced. */
   cost: TaskCost | undefined;
   deployment: DeploymentResult | undefined;
+  /** The revision it runs, and the pull request provision-platform recorded for its environment, for that comment. */
+  taskDefinitionArn: string | undefined;
+  pullRequest: PullRequestRef | undefined;
 }
 
 export interface ScaleResult {
@@ -146,7 +151,14 @@ export async function scaleEnvironments(context: ScaleContext, options: ScaleOpt
   );
   progress.line(`${limits.size} of ${selected.length} services have an Application Auto Scaling target`);
   const outcomes: ServiceOutcome[] = selected.map(({ environment, service }) => {
-    const outcome = { environment, serviceName: service.serviceName ?? '', cost: undefined, deployment: undefined };
+    const outcome = {
+      environment,
+      serviceName: service.serviceName ?? '',
+      cost: undefined,
+      deployment: undefined,
+      taskDefinitionArn: service.taskDefinition,
+      pullRequest: parsePullRequestTag(tagsOf(service)[TAG_PULL_REQUEST]),
+    };
     try {
       return { ...outcome, plan: planService(mode, environment, service, limits.get(service.serviceName ?? '')), status: 'unchanged', error: undefined };
     } catch (error) {

@@ -154,3 +154,61 @@ test('a token GitHub refuses is a warning naming the permission; the teardown it
     refusing.close();
   }
 }, 60_000);
+
+test('rollback-to-revision and scale-schedule keep the comment true: the revision gone back to, its image, asleep, awake', async () => {
+  const provision = await run(
+    'provision-platform',
+    {
+      environment: 'pr-8',
+      cluster: 'previews',
+      'listener-arn': listenerArn,
+      'host-pattern': '{env}.preview.example.com',
+      image: 'web:v1',
+      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
+      subnets: SUBNETS.join(','),
+      'security-groups': SECURITY_GROUP,
+      'health-check-interval': '10s',
+    },
+    pullRequestEvent(8, 'opened', HEAD_1),
+  );
+  expect(provision.exitCode).toBe(0);
+  const push = await run(
+    'rollout-with-circuit-breaker',
+    { cluster: 'previews', environment: 'pr-8', image: 'web:v2' },
+    pullRequestEvent(8, 'synchronize', HEAD_2),
+  );
+  expect(push.exitCode).toBe(0);
+  expect((await comments(8))[0]?.body).toContain('| Revision | previews_pr-8:2 |');
+
+  const back = await run('rollback-to-revision', { cluster: 'previews', environment: 'pr-8', to: 'previous' }, pullRequestEvent(8, 'synchronize', HEAD_2));
+  expect(back.exitCode).toBe(0);
+  expect(back.stdout).not.toContain('::warning title=GitHub');
+  expect(back.summary).toContain('| pr-8 | previews_pr-8:2 | previews_pr-8:1 | web:v1 |');
+  let thread = await comments(8);
+  expect(thread).toHaveLength(1);
+  expect(thread[0]?.body).toContain('| Revision | previews_pr-8:1 |');
+  expect(thread[0]?.body).toContain('| Image | `web:v1` |');
+  expect(thread[0]?.body).toContain('| Status | successful (rolled back from previews_pr-8:2) |');
+  const rollbackDeployment = (await deployments('pr-8'))[0];
+  expect((await statuses(rollbackDeployment?.id ?? 0)).map((status) => status.state)).toEqual(['success', 'in_progress']);
+
+  // The nightly schedule has no pull request of its own: the comment is the one provision recorded on the service.
+  const schedule = { schedule: '0 20 * * 1-5', repository: { full_name: 'acme/web' } };
+  for (const [mode, status] of [
+    ['sleep', 'asleep'],
+    ['wake', 'awake'],
+  ] as const) {
+    const scaled = await world.run('scale-schedule', {
+      inputs: { mode, cluster: 'previews', environments: 'pr-8', 'github-token': token },
+      event: schedule,
+      env: { GITHUB_EVENT_NAME: 'schedule' },
+    });
+    expect(scaled.exitCode).toBe(0);
+    expect(scaled.stdout).toContain(`::add-mask::${token}`);
+    thread = await comments(8);
+    expect(thread).toHaveLength(1);
+    expect(thread[0]?.body).toContain(`| Status | ${status} |`);
+    expect(thread[0]?.body).toContain('| Revision | previews_pr-8:1 |');
+    expect(thread[0]?.body).toContain('| Image | `web:v1` |');
+  }
+}, 240_000);

@@ -1,6 +1,6 @@
-// Chains users build with the official ECS actions: amazon-ecs-render-task-definition's unchanged
-// bundle renders a new image into a file under RUNNER_TEMP, and our rollout deploys that file by the
-// absolute path the render step outputs.
+// Chains users build with the official ECS actions, whose unchanged bundles run here: the render
+// action's file under RUNNER_TEMP deploys through our rollout by the absolute path it outputs, and a
+// service the official deploy action moved goes back with our rollback-to-revision.
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +10,11 @@ import { root, runBundle } from '../helpers/run-bundle.ts';
 import { describe as describeService, seedService, startWorld, type World } from '../helpers/world.ts';
 
 const render = join(root, '../shared/third-party/amazon-ecs-render-task-definition-1.9.0/dist/index.js');
-const present = existsSync(render);
-if (!present) console.warn(`Skipping the interop tests: ${render} is absent (CI keeps shared/ beside the checkout).`);
+const deployTaskDefinition = join(root, '../shared/third-party/amazon-ecs-deploy-task-definition-2.6.3/dist/index.js');
+const present = existsSync(render) && existsSync(deployTaskDefinition);
+if (!present) console.warn(`Skipping the interop tests: ${render} or ${deployTaskDefinition} is absent (CI keeps shared/ beside the checkout).`);
 
-(present ? describe : describe.skip)('amazon-ecs-render-task-definition v1.9.0, then rollout-with-circuit-breaker', () => {
+(present ? describe : describe.skip)('the official ECS actions, unchanged, chained with ours', () => {
   let world: World;
   let workspace: string;
   let runnerTemp: string;
@@ -28,7 +29,7 @@ if (!present) console.warn(`Skipping the interop tests: ${render} is absent (CI 
     rmSync(runnerTemp, { recursive: true, force: true });
   });
 
-  test('the rendered file under RUNNER_TEMP deploys by its absolute path; a file outside workspace and RUNNER_TEMP is refused', async () => {
+  test('amazon-ecs-render-task-definition v1.9.0: the rendered file under RUNNER_TEMP deploys by its absolute path; a file outside workspace and RUNNER_TEMP is refused', async () => {
     const seeded = await seedService(world, { service: 'rendered', image: 'web:v1' });
     const described = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: seeded.taskDefinitionArn }));
     writeFileSync(join(workspace, 'task-definition.json'), JSON.stringify(described.taskDefinition, null, 2));
@@ -72,4 +73,50 @@ if (!present) console.warn(`Skipping the interop tests: ${render} is absent (CI 
       rmSync(elsewhere, { recursive: true, force: true });
     }
   }, 120_000);
+
+  test('amazon-ecs-deploy-task-definition v2.6.3 deploys revision 2 and waits for stability; rollback-to-revision (to: previous) puts revision 1 back', async () => {
+    const seeded = await seedService(world, { service: 'migrated', image: 'web:v1' });
+    const described = await world.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: seeded.taskDefinitionArn }));
+    // What users commit: the described revision, read-only fields and all (the official action drops them).
+    writeFileSync(
+      join(workspace, 'migrated.json'),
+      JSON.stringify(
+        { ...described.taskDefinition, containerDefinitions: [{ ...described.taskDefinition?.containerDefinitions?.[0], image: 'web:v2' }] },
+        null,
+        2,
+      ),
+    );
+
+    const deployed = await runBundle('deploy-task-definition', {
+      script: deployTaskDefinition,
+      inputs: {
+        'task-definition': 'migrated.json',
+        service: 'migrated',
+        cluster: seeded.cluster,
+        'desired-count': '3',
+        'propagate-tags': 'SERVICE',
+        'enable-ecs-managed-tags': 'true',
+        'wait-for-service-stability': 'true',
+        'wait-for-minutes': '2',
+      },
+      env: { GITHUB_WORKSPACE: workspace, RUNNER_TEMP: runnerTemp, AWS_ENDPOINT_URL: world.emulator.endpoint },
+      timeoutMs: 90_000,
+    });
+    expect(deployed.stdout).not.toContain('::error::');
+    expect(deployed.exitCode).toBe(0);
+    // As on AWS, the described revision lists the attributes its settings require; the action drops them.
+    expect(deployed.stdout).toContain("::warning::Ignoring property 'requiresAttributes' in the task definition file.");
+    expect(deployed.outputs['task-definition-arn']).toMatch(/:task-definition\/previews-migrated:2$/);
+    expect(deployed.stdout).toMatch(/Deployment ecs-svc\/\d+ verified: rolloutState=COMPLETED/);
+    expect((await describeService(world, seeded.cluster, 'migrated'))?.taskDefinition).toBe(deployed.outputs['task-definition-arn']);
+
+    const back = await world.run('rollback-to-revision', { inputs: { cluster: seeded.cluster, service: 'migrated', to: 'previous' } });
+    expect(back.stdout).not.toContain('::error::');
+    expect(back.exitCode).toBe(0);
+    expect(back.outputs).toMatchObject({ from: deployed.outputs['task-definition-arn'], to: seeded.taskDefinitionArn, status: 'successful' });
+    const service = await describeService(world, seeded.cluster, 'migrated');
+    expect(service?.taskDefinition).toBe(seeded.taskDefinitionArn);
+    expect(service?.deployments).toHaveLength(1);
+    expect(service?.runningCount).toBe(3);
+  }, 150_000);
 });

@@ -32,6 +32,9 @@ test('previous: the revision the service ran before the current one, skipping th
   expect(run.exitCode).toBe(0);
   expect(run.outputs).toMatchObject({ from: revision(3), to: revision(2), status: 'successful' });
   expect(current).toBe(revision(2));
+  // Where each service came from and went to, with the image it runs there.
+  expect(run.summary).toContain('| service | from | to | image there |\n| --- | --- | --- | --- |\n| web | previews-web:3 | previews-web:2 | web:v2 |');
+  expect(run.summary).toContain('| web | successful | previews-web:2 | — | previews-web:2: 2 (desired 2) |');
 });
 
 test('last-successful: the newest revision whose deployment completed', async () => {
@@ -81,4 +84,11 @@ test('back to a revision that crashes: ECS rolls back again, and the step shows 
   expect(run.stdout).toContain('fatal: config v4 is gone');
   expect(run.stdout).toContain('Classification: crash on start');
   expect(current).toBe(revision(3));
+  expect(run.summary).toContain('| web | previews-web:3 | previews-web:4 | web:v4 |');
+  expect(run.summary).toContain('| web | rolled-back | previews-web:4 | previews-web:3 | previews-web:3: 2 (desired 2) |');
+  expect(run.summary).toContain('#### Why the rollback failed');
+  expect(run.summary).toContain(
+    '**How to fix:** the revision you went back to does not start either: its stopped tasks and their last log lines are under “Why the rollback failed”',
+  );
+  expect(run.stdout).toContain('::group::Why the rollback failed');
 });

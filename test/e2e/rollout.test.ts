@@ -56,6 +56,15 @@ test('crashing image: fails with the exit code, the log line, the classification
   expect(run.stdout).toContain(`ECS rolled back to ${seeded.family}:1`);
   expect(run.summary).toContain('crash on start');
   expect(run.summary).toMatch(/Last log lines of app in task \w+:\n\n````text\nError: missing DATABASE_URL\n```\n## not a heading\n````\n/);
+  // What serves now is the old revision's tasks, not the failed one's none.
+  expect(run.summary).toContain('| crashy | rolled-back | previews-crashy:2 | previews-crashy:1 | previews-crashy:1: 2 (desired 2) |');
+  // The hint names the section that holds the evidence, in the log and in the summary, wherever it is printed.
+  const hint = 'the stopped tasks, their last log lines and the service events are under “Why the deployment failed” in the log and in the job summary';
+  expect(run.summary).toContain(`**How to fix:** ${hint}`);
+  expect(run.summary).toContain('#### Why the deployment failed');
+  expect(run.summary).toMatch(/Service events of crashy:\n\n```text\n[^`]*deployment failed: tasks failed to start/);
+  expect(run.stdout.indexOf('::group::Why the deployment failed')).toBeGreaterThan(0);
+  expect(run.stdout.indexOf(`How to fix: ${hint}`)).toBeGreaterThan(run.stdout.indexOf('::group::Why the deployment failed'));
 });
 
 test.each([
@@ -125,6 +134,8 @@ test('dry run registers nothing and changes no service', async () => {
   expect(run.exitCode).toBe(0);
   expect(run.outputs.status).toBe('skipped');
   expect(run.stdout).toContain('would deploy dry: previews-dry:1 → new revision of previews-dry');
+  expect(run.summary).toContain('**Dry run**: nothing registered, no service changed.');
+  expect(run.summary).toContain('| dry | app | web:v1 | web:v2 |');
   expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
 });
 
@@ -135,6 +146,8 @@ test('timeout: fails saying what is pending, leaves the deployment running, and 
   expect(run.exitCode).toBe(1);
   expect(run.outputs.status).toBe('timed-out');
   expect(run.stdout).toContain('Still pending: 2 of 2 tasks');
+  // Both revisions serve while the deployment goes on: the old one's 2 tasks are still running.
+  expect(run.summary).toContain('| slow | timed-out | previews-slow:2 | — | previews-slow:2: 0, previews-slow:1: 2 (desired 2) |');
   expect(run.stdout).toContain('rollback-to-revision');
   const service = await describeService(world, seeded.cluster, 'slow');
   expect(service?.taskDefinition).toBe(run.outputs['task-definition-arn']);
@@ -205,6 +218,7 @@ test('force-new-deployment with a desired count and wait: false starts fresh tas
   expect(run.exitCode).toBe(0);
   expect(run.outputs.status).toBe('started');
   expect(run.outputs['task-definition-arn']).toBe(seeded.taskDefinitionArn);
+  expect(run.summary).toMatch(/\| restart \| previews-restart:1 \| \S+ \| started; not waited for \(wait: false\) \|/);
   const service = await describeService(world, seeded.cluster, 'restart');
   expect(service?.desiredCount).toBe(3);
   expect(service?.deployments?.filter((d) => d.status === 'PRIMARY')).toEqual([

@@ -229,11 +229,11 @@ if (!canBuild) console.warn('secrets.test: build-push-ecr skipped: buildah or do
   }, 180_000);
 
   test('a build that fails after the login, with the cache service failing too: masked, and nowhere else', async () => {
-    await world.control('/_emulator/faults', { service: 'actions-cache', error: 'InternalFailure', rate: 1 });
+    await world.control('/_emulator/faults', { service: 'actions-cache', error: 'ThrottlingException', rate: 1 });
     try {
       const run = await build({ dockerfile: 'app/Broken.Dockerfile', tags: 'v2' }, '2'.repeat(40));
       expect(run.exitCode).toBe(1);
-      expect(run.stdout).toMatch(/::warning::Layer cache not restored/);
+      expect(run.stdout).toMatch(/::warning::Failed to restore/);
       expect(run.stdout).toContain('missing.txt');
       expect(leaked(run, { ...secrets, ...registryCredentials(run) })).toEqual([]);
     } finally {

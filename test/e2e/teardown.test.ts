@@ -57,6 +57,7 @@ test('teardown deletes everything pr-7 owns, in order, and leaves pr-70 and a fo
   expect(second.exitCode).toBe(0);
   expect(second.outputs.deleted).toBe('0');
   expect(second.stdout).toContain('Nothing owned by pr-7 is left');
+  expect(second.summary).toContain('Nothing owned by `pr-7` is left in cluster `previews`: nothing to delete.');
   expect((await world.calls()).slice(before).filter((call) => call.mutating)).toEqual([]);
 
   const foreign = await world.run('teardown-env', { inputs: { cluster, environment: 'pr-8' } });

@@ -51,6 +51,7 @@ describe('min/max enforcement against a fake ECS', () => {
       },
       taskRoles: { taskDefinitionRoles: () => [] },
       iam: createIam(),
+      serviceLinkedRoles: new Set(),
       recordCall: () => {},
     };
     const aas = createAutoScalingService(ctx);

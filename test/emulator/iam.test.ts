@@ -1,7 +1,15 @@
 // IAM in the emulator: the permissions each call needs, policy evaluation, and refusals as each protocol sends them.
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { CreateClusterCommand, DescribeClustersCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateClusterCommand,
+  CreateServiceCommand,
+  DescribeClustersCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  TagResourceCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { CreateLoadBalancerCommand, DescribeLoadBalancersCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { allows, callerAction, createIam, type PolicyDocument, registryPermissions, requiredPermissions, type Scope } from '../../emulator/iam.ts';
@@ -10,7 +18,15 @@ import { type RunningEmulator, startEmulator } from '../../emulator/index.ts';
 const scope: Scope = {
   region: 'eu-west-1',
   account: '123456789012',
-  taskDefinitionRoles: (ref) => (ref.endsWith('web:3') ? ['arn:aws:iam::123456789012:role/exec', 'arn:aws:iam::123456789012:role/app'] : []),
+  taskDefinitionRoles: (ref) =>
+    ref.endsWith('web:3')
+      ? [
+          { arn: 'arn:aws:iam::123456789012:role/exec', as: 'ExecutionRole' },
+          { arn: 'arn:aws:iam::123456789012:role/app', as: 'TaskRole' },
+        ]
+      : [],
+  resourceTags: () => undefined,
+  hasServiceLinkedRole: () => true,
 };
 const need = (service: string, operation: string, input: Record<string, unknown>) => requiredPermissions(service, operation, input, scope);
 const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shared/0123456789abcdef/fedcba9876543210';
@@ -18,7 +34,11 @@ const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/a
 describe('what a call needs', () => {
   it('names the resource the call acts on, from a name or an ARN', () => {
     expect(need('ecs', 'UpdateService', { cluster: 'previews', service: 'web' })).toEqual([
-      { action: 'ecs:UpdateService', resource: 'arn:aws:ecs:eu-west-1:123456789012:service/previews/web' },
+      {
+        action: 'ecs:UpdateService',
+        resource: 'arn:aws:ecs:eu-west-1:123456789012:service/previews/web',
+        context: { 'ecs:cluster': 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews' },
+      },
     ]);
     expect(need('ecs', 'UpdateService', { cluster: 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews', service: 'web' })[0]?.resource).toBe(
       'arn:aws:ecs:eu-west-1:123456789012:service/previews/web',
@@ -34,20 +54,34 @@ describe('what a call needs', () => {
   });
 
   it('adds what AWS authorizes besides the call: tags on create, roles passed to ECS, the service auto scaling changes', () => {
+    const requestTags = { 'aws:RequestTag/k': 'v', 'aws:TagKeys': ['k'] };
     expect(need('ecs', 'CreateService', { cluster: 'previews', serviceName: 'web', tags: [{ key: 'k', value: 'v' }] })).toEqual([
-      { action: 'ecs:CreateService', resource: 'arn:aws:ecs:eu-west-1:123456789012:service/previews/web' },
-      { action: 'ecs:TagResource', resource: 'arn:aws:ecs:eu-west-1:123456789012:service/previews/web', context: { 'ecs:CreateAction': 'CreateService' } },
+      {
+        action: 'ecs:CreateService',
+        resource: 'arn:aws:ecs:eu-west-1:123456789012:service/previews/web',
+        context: { 'ecs:cluster': 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews', ...requestTags },
+      },
+      {
+        action: 'ecs:TagResource',
+        resource: 'arn:aws:ecs:eu-west-1:123456789012:service/previews/web',
+        context: { 'ecs:CreateAction': 'CreateService', ...requestTags },
+      },
     ]);
     expect(need('ecs', 'CreateService', { cluster: 'previews', serviceName: 'web' })).toHaveLength(1);
     expect(
       need('ecs', 'RegisterTaskDefinition', { family: 'web', executionRoleArn: 'arn:aws:iam::123456789012:role/exec', tags: [{ key: 'k', value: 'v' }] }),
     ).toEqual([
-      { action: 'ecs:RegisterTaskDefinition', resource: '*' },
-      { action: 'iam:PassRole', resource: 'arn:aws:iam::123456789012:role/exec', context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      { action: 'ecs:RegisterTaskDefinition', resource: '*', context: requestTags },
+      {
+        action: 'iam:PassRole',
+        resource: 'arn:aws:iam::123456789012:role/exec',
+        context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+        role: 'ExecutionRole',
+      },
       {
         action: 'ecs:TagResource',
         resource: 'arn:aws:ecs:eu-west-1:123456789012:task-definition/web:*',
-        context: { 'ecs:CreateAction': 'RegisterTaskDefinition' },
+        context: { 'ecs:CreateAction': 'RegisterTaskDefinition', ...requestTags },
       },
     ]);
     expect(need('ecs', 'RunTask', { cluster: 'previews', taskDefinition: 'web:3' }).map((p) => `${p.action} ${p.resource}`)).toEqual([
@@ -56,11 +90,11 @@ describe('what a call needs', () => {
       'iam:PassRole arn:aws:iam::123456789012:role/app',
     ]);
     expect(need('elbv2', 'CreateRule', { ListenerArn: LISTENER, Tags: [{ Key: 'k', Value: 'v' }] })).toEqual([
-      { action: 'elasticloadbalancing:CreateRule', resource: LISTENER },
+      { action: 'elasticloadbalancing:CreateRule', resource: LISTENER, context: requestTags },
       {
         action: 'elasticloadbalancing:AddTags',
         resource: `${LISTENER.replace(':listener/', ':listener-rule/')}/*`,
-        context: { 'elasticloadbalancing:CreateAction': 'CreateRule' },
+        context: { 'elasticloadbalancing:CreateAction': 'CreateRule', ...requestTags },
       },
     ]);
     expect(
@@ -72,6 +106,42 @@ describe('what a call needs', () => {
       'ecs:DescribeServices arn:aws:ecs:eu-west-1:123456789012:service/previews/web',
       'ecs:UpdateService arn:aws:ecs:eu-west-1:123456789012:service/previews/web',
     ]);
+  });
+
+  it('sets the context AWS sets: the tags of the resource named as it is now, the names Route 53 changes, the service-linked role', () => {
+    const tagged: Scope = {
+      ...scope,
+      resourceTags: (arn) => (arn.endsWith('service/previews/web') ? { 'ecs-deploy-actions:environment': 'pr-7' } : undefined),
+      hasServiceLinkedRole: () => false,
+    };
+    expect(requiredPermissions('ecs', 'DeleteService', { cluster: 'previews', service: 'web' }, tagged)[0]?.context).toEqual({
+      'ecs:cluster': 'arn:aws:ecs:eu-west-1:123456789012:cluster/previews',
+      'aws:ResourceTag/ecs-deploy-actions:environment': 'pr-7',
+    });
+    expect(requiredPermissions('ecs', 'DeleteService', { cluster: 'previews', service: 'api' }, tagged)[0]?.context).not.toHaveProperty(
+      'aws:ResourceTag/ecs-deploy-actions:environment',
+    );
+    const change = need('route53', 'ChangeResourceRecordSets', {
+      HostedZoneId: 'Z123',
+      ChangeBatch: {
+        Changes: [
+          { Action: 'UPSERT', ResourceRecordSet: { Name: 'PR-7.Preview.example.com.', Type: 'A' } },
+          { Action: 'UPSERT', ResourceRecordSet: { Name: '*.preview.example.com', Type: 'TXT' } },
+        ],
+      },
+    });
+    expect(change[0]?.context).toEqual({
+      'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['pr-7.preview.example.com', '\\052.preview.example.com'],
+      'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'TXT'],
+      'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+    });
+    expect(
+      requiredPermissions('elbv2', 'CreateLoadBalancer', { Name: 'shared' }, tagged).map((p) => `${p.action} ${p.resource} ${JSON.stringify(p.context)}`),
+    ).toEqual([
+      'elasticloadbalancing:CreateLoadBalancer arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shared/* undefined',
+      'iam:CreateServiceLinkedRole arn:aws:iam::123456789012:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing {"iam:AWSServiceName":"elasticloadbalancing.amazonaws.com"}',
+    ]);
+    expect(need('elbv2', 'CreateLoadBalancer', { Name: 'shared' })).toHaveLength(1);
   });
 
   it('asks anything not in the table for <prefix>:<Operation> on every resource, and nothing of GetCallerIdentity', () => {
@@ -202,5 +272,117 @@ describe('refusals on the wire', () => {
     expect((await tester.send(new DescribeClustersCommand({ clusters: ['previews'] }))).clusters).toHaveLength(1);
     tester.destroy();
     ecs.destroy();
+  });
+});
+
+describe('conditions and service-linked roles, against the emulator state', () => {
+  let emu: RunningEmulator;
+  const as = (action?: string) => ({
+    endpoint: emu.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+    maxAttempts: 1,
+    ...(action ? { customUserAgent: [[`action/${action}`, '0.1.0']] as [string, string][] } : {}),
+  });
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => 'ok',
+      (e: { name: string; message: string }) => `${e.name}: ${e.message}`,
+    );
+  const ours = { key: 'ecs-deploy-actions:environment', value: 'pr-7' };
+  const policy: PolicyDocument = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['ecs:CreateCluster', 'ecs:RegisterTaskDefinition', 'ecs:CreateService', 'elasticloadbalancing:CreateLoadBalancer'],
+        Resource: '*',
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ecs:UpdateService',
+        Resource: '*',
+        Condition: { StringLike: { 'aws:ResourceTag/ecs-deploy-actions:environment': 'pr-*' }, ArnLike: { 'ecs:cluster': 'arn:aws:ecs:*:*:cluster/previews' } },
+      },
+    ],
+  };
+  beforeAll(async () => {
+    emu = await startEmulator({ registry: false, iamPolicies: { deployer: policy } });
+  });
+  afterAll(() => emu.stop());
+
+  const slrs = async () => ((await (await fetch(`${emu.endpoint}/_emulator/state`)).json()) as { serviceLinkedRoles: string[] }).serviceLinkedRoles;
+
+  it('a first cluster without iam:CreateServiceLinkedRole: created, but no service starts until the role exists', async () => {
+    const ecs = new ECSClient(as('deployer'));
+    expect(await slrs()).toEqual([]);
+    await ecs.send(new CreateClusterCommand({ clusterName: 'previews' }));
+    expect(await slrs()).toEqual([]);
+    await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'web',
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '256',
+        memory: '512',
+        containerDefinitions: [{ name: 'app', image: 'web:v1' }],
+      }),
+    );
+    const service = (name: string, tags: { key: string; value: string }[]) =>
+      new CreateServiceCommand({
+        cluster: 'previews',
+        serviceName: name,
+        taskDefinition: 'web',
+        launchType: 'FARGATE',
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
+        tags,
+      });
+    expect(await failure(ecs.send(service('pr-7', [])))).toBe(
+      'InvalidParameterException: Unable to assume the service linked role. Please verify that the ECS service linked role exists.',
+    );
+    // A caller that may create it (here: the test's own client, which is not checked) creates it with a cluster.
+    const admin = new ECSClient(as());
+    await admin.send(new CreateClusterCommand({ clusterName: 'production' }));
+    expect(await slrs()).toEqual(['ecs.amazonaws.com']);
+    await admin.send(service('pr-7', [ours]));
+    await admin.send(service('web', []));
+    for (const client of [ecs, admin]) client.destroy();
+  });
+
+  it('tests aws:ResourceTag against the tags the resource has at the time of the call, and ecs:cluster against the cluster named', async () => {
+    const ecs = new ECSClient(as('deployer'));
+    const admin = new ECSClient(as());
+    const update = (name: string, cluster = 'previews') => failure(ecs.send(new UpdateServiceCommand({ cluster, service: name, desiredCount: 0 })));
+    expect(await update('pr-7')).toBe('ok');
+    expect(await update('web')).toBe(
+      'AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/github-actions-deploy/GitHubActions is not authorized to perform: ecs:UpdateService on resource: arn:aws:ecs:us-east-1:123456789012:service/previews/web because no identity-based policy allows the ecs:UpdateService action',
+    );
+    const web = 'arn:aws:ecs:us-east-1:123456789012:service/previews/web';
+    await admin.send(new TagResourceCommand({ resourceArn: web, tags: [{ key: 'ecs-deploy-actions:environment', value: 'pr-8' }] }));
+    expect(await update('web')).toBe('ok');
+    await admin.send(new TagResourceCommand({ resourceArn: web, tags: [{ key: 'ecs-deploy-actions:environment', value: 'production' }] }));
+    expect(await update('web')).toMatch(/^AccessDeniedException: .* ecs:UpdateService on resource: .*service\/previews\/web /);
+    // Tagged as ours, but in another cluster than the one the policy names.
+    await admin.send(
+      new CreateServiceCommand({
+        cluster: 'production',
+        serviceName: 'pr-7',
+        taskDefinition: 'web',
+        launchType: 'FARGATE',
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
+        tags: [ours],
+      }),
+    );
+    expect(await update('pr-7', 'production')).toMatch(/^AccessDeniedException: .* ecs:UpdateService on resource: .*service\/production\/pr-7 /);
+    for (const client of [ecs, admin]) client.destroy();
+  });
+
+  it('a first load balancer without iam:CreateServiceLinkedRole is refused, naming the role', async () => {
+    const elb = new ElasticLoadBalancingV2Client(as('deployer'));
+    expect(await failure(elb.send(new CreateLoadBalancerCommand({ Name: 'shared', Subnets: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'] })))).toBe(
+      'AccessDenied: User: arn:aws:sts::123456789012:assumed-role/github-actions-deploy/GitHubActions is not authorized to perform: iam:CreateServiceLinkedRole on resource: arn:aws:iam::123456789012:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing because no identity-based policy allows the iam:CreateServiceLinkedRole action',
+    );
+    expect(await slrs()).toEqual(['ecs.amazonaws.com']);
+    elb.destroy();
   });
 });

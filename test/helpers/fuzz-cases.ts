@@ -129,6 +129,12 @@ const table: Record<string, Omit<InputSpec, 'inferred'>> = {
   'task-role-arn': { kind: 'arn', example: 'arn:aws:iam::123456789012:role/app' },
   'container-name': { kind: 'name', example: 'app', refused: ['my app', 'app!'] },
   container: { kind: 'name', example: 'app', refused: ['my app', 'app!'] },
+  images: {
+    kind: 'names',
+    example: 'app=web:v2,envoy=envoy:v1.31',
+    refused: ['app', '=web:v2', 'app=', 'my app=web:v2', 'app=NGINX', 'app=web:v2,app=web:v3'],
+  },
+  'enable-execute-command': { kind: 'boolean', example: 'true' },
   'container-port': { kind: 'integer', example: '8080', refused: ['0', '65536'] },
   subnets: { kind: 'names', example: 'subnet-0a1b2c3d4e5f60001', refused: ['subnet-xyz', 'sg-0123456789abcdef0'] },
   'security-groups': { kind: 'names', example: 'sg-0a1b2c3d4e5f60001', refused: ['sg-xyz', 'subnet-0123456789abcdef0'] },
@@ -177,6 +183,7 @@ const leaveOut: Record<string, string[]> = {
   'provision-platform:load-balancer-pool': ['listener-arn'],
   'provision-platform:task-definition': ['image'],
   'rollout-with-circuit-breaker:task-definition': ['image'],
+  'rollout-with-circuit-breaker:images': ['image'],
   'rollout-with-circuit-breaker:environment': ['service'],
   'rollback-to-revision:environment': ['service'],
 };

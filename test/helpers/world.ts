@@ -52,7 +52,7 @@ export interface WorldOptions {
   timeScale?: number;
   registry?: boolean;
   callLatencyMs?: number;
-  /** The policies the actions run under; default: each action's policy in action-catalog.md (none while recording). */
+  /** The policies the actions run under; default: each action's policy in action-catalog.md, `*` for every name (none while recording). */
   iamPolicies?: Record<string, PolicyDocument>;
 }
 

@@ -63,13 +63,16 @@ describe('build', () => {
     expect(JSON.parse(plan.cache?.lifecyclePolicy ?? '{}').rules[0].selection).toMatchObject({ tagStatus: 'any', countType: 'sinceImagePushed' });
   });
 
-  test("an existing immutable repository's tags go to the cache repository, which stays MUTABLE", () => {
-    const tags = [
-      { Key: 'team', Value: 'payments' },
-      { Key: 'cost-center', Value: '42' },
+  test("an existing immutable repository's own tags go to the cache repository, which stays MUTABLE; its owner's others do not", () => {
+    const ours = [
+      { Key: 'ecs-deploy-actions:managed-by', Value: 'ecs-deploy-actions' },
+      { Key: 'ecs-deploy-actions:repository', Value: 'acme/web' },
     ];
-    const plan = planBuildPush(build(), observed({ repository: repository('web', 'IMMUTABLE'), repositoryTags: tags }));
-    expect(plan.kind === 'build' && plan.cache).toMatchObject({ tags, tagMutability: 'MUTABLE' });
+    const plan = planBuildPush(
+      build(),
+      observed({ repository: repository('web', 'IMMUTABLE'), repositoryTags: [...ours, { Key: 'team', Value: 'payments' }] }),
+    );
+    expect(plan.kind === 'build' && plan.cache).toMatchObject({ tags: ours, tagMutability: 'MUTABLE' });
   });
 
   test('cache: false plans no cache repository', () => {

@@ -1,4 +1,4 @@
-// The GitHub client's requests (nock at GITHUB_API_URL) and the pull request of a run's event.
+// The GitHub client's requests through Octokit (nock at GITHUB_API_URL) and the pull request of a run's event.
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,32 +8,42 @@ import { GithubClient, GithubError, pullRequestOfEvent } from '../../src/github.
 import { useNock } from '../helpers/nock.ts';
 
 const api = 'https://ghe.example.com/api/v3';
+// Octokit's retry, without its seconds of waiting.
+const fast = { retryAfterBaseMs: 1 };
 
 useNock();
 
 describe('GithubClient', () => {
   test('GET a pull request at the runner’s API URL, with the token and API version', async () => {
-    nock(api, { reqheaders: { authorization: 'Bearer ghs_abc', accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' } })
+    nock(api, { reqheaders: { authorization: 'token ghs_abc', accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' } })
       .get('/repos/acme/web/pulls/7')
       .reply(200, { number: 7, state: 'closed', merged: true, closed_at: '2026-11-20T10:00:00Z' });
-    const pull = await new GithubClient('ghs_abc', `${api}/`).getPullRequest({ owner: 'acme', repo: 'web', number: 7 });
+    const pull = await new GithubClient('ghs_abc', `${api}/`, undefined, fast).getPullRequest({ owner: 'acme', repo: 'web', number: 7 });
     expect(pull).toEqual({ number: 7, state: 'closed', merged: true, closedAt: '2026-11-20T10:00:00Z' });
   });
   test('an error status becomes a GithubError with GitHub’s message', async () => {
     nock(api).get('/repos/acme/web/pulls/8').reply(404, { message: 'Not Found' });
-    const failure = await new GithubClient('t', api).getPullRequest({ owner: 'acme', repo: 'web', number: 8 }).catch((error: unknown) => error);
+    const failure = await new GithubClient('t', api, undefined, fast)
+      .getPullRequest({ owner: 'acme', repo: 'web', number: 8 })
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(GithubError);
     expect(failure).toMatchObject({ status: 404, message: 'GET /repos/acme/web/pulls/8: 404 Not Found' });
   });
+  test('a 5xx is retried, as Octokit retries it', async () => {
+    nock(api).get('/repos/acme/web/pulls/10').reply(502, 'Bad gateway').get('/repos/acme/web/pulls/10').reply(200, { number: 10, state: 'open' });
+    const pull = await new GithubClient('t', api, undefined, fast).getPullRequest({ owner: 'acme', repo: 'web', number: 10 });
+    expect(pull).toMatchObject({ number: 10, state: 'open', merged: false });
+  });
   test('GitHub out of reach is status 0, never a crash', async () => {
-    nock(api).get('/repos/acme/web/pulls/9').replyWithError('connect ECONNREFUSED');
-    await expect(new GithubClient('t', api).getPullRequest({ owner: 'acme', repo: 'web', number: 9 })).rejects.toMatchObject({ status: 0 });
+    // Every attempt Octokit's retry makes fails the same way.
+    nock(api).get('/repos/acme/web/pulls/9').times(4).replyWithError('connect ECONNREFUSED');
+    await expect(new GithubClient('t', api, undefined, fast).getPullRequest({ owner: 'acme', repo: 'web', number: 9 })).rejects.toMatchObject({ status: 0 });
   });
 });
 
 describe('who the token writes as', () => {
   const graphql = 'https://ghe.example.com/api/graphql';
-  const client = () => new GithubClient('t', api, graphql);
+  const client = () => new GithubClient('t', api, graphql, fast);
   const integration = {
     message: 'Resource not accessible by integration',
     documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',

@@ -1,10 +1,10 @@
-// The runner protocol as the GitHub runner parses it.
+// The runner protocol as the GitHub runner parses it, written through @actions/core.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, jest, test } from '@jest/globals';
-import { info, rawInput, setOutput, setSecret } from '../../src/runner.ts';
+import { appendSummary, info, rawInput, setOutput, setSecret, warning } from '../../src/runner.ts';
 import { parseFileCommands } from '../helpers/run-bundle.ts';
 import { workflowCommands } from '../helpers/workflow-commands.ts';
 
@@ -60,4 +60,27 @@ test('text the runner could read as a command is shown between stop-commands mar
   const commands = workflowCommands(written.join(''));
   expect(commands.map((command) => command.name)).toEqual(['stop-commands']);
   expect(written[1]).toContain(`\n${hostile}\n::${commands[0]?.data}::\n`);
+});
+
+test('a masked value never reaches the summary or an annotation, which the runner does not mask', async () => {
+  const file = join(dir, 'summary.md');
+  writeFileSync(file, '');
+  process.env.GITHUB_STEP_SUMMARY = file;
+  const written: string[] = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    written.push(String(chunk));
+    return true;
+  });
+  setSecret('s3cr3t-value');
+  expect(await appendSummary('| password | s3cr3t-value |')).toBe(true);
+  warning('login with s3cr3t-value failed', 'ECR s3cr3t-value');
+  expect(readFileSync(file, 'utf8')).toBe('| password | *** |\n');
+  const annotation = workflowCommands(written.join('')).find((command) => command.name === 'warning');
+  expect(annotation?.data).toBe('login with *** failed');
+  expect(annotation?.properties).toBe('title=ECR ***');
+});
+
+test('without a summary file the summary is skipped, not an error', async () => {
+  delete process.env.GITHUB_STEP_SUMMARY;
+  expect(await appendSummary('# nothing')).toBe(false);
 });

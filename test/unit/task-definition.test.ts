@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { describe, expect, test } from '@jest/globals';
 import { hardeningFindings } from '../../src/ecs/hardening.ts';
-import { mergeTags, provenanceTags, readTaskDefinitionFile, revisionName, targetContainer, toRegistration, withImage } from '../../src/ecs/task-definition.ts';
+import { mergeTags, provenanceTags, readTaskDefinitionFile, revisionName, targetContainer, toRegistration, withImages } from '../../src/ecs/task-definition.ts';
 import { InputError } from '../../src/errors.ts';
 
 const described: TaskDefinition = {
@@ -39,10 +39,23 @@ describe('registration', () => {
   });
   test('the image goes to the only essential container by default, or the named one', () => {
     const registration = toRegistration(described, [], 'revision 4');
-    expect(withImage(registration, 'web:sha-2').containerDefinitions.map((c) => c.image)).toEqual(['fluent-bit:3', 'web:sha-2']);
-    expect(withImage(registration, 'fluent-bit:4', 'log-router').containerDefinitions.map((c) => c.image)).toEqual(['fluent-bit:4', 'web:sha-1']);
+    const images = (pairs: { container: string | undefined; image: string }[]) => withImages(registration, pairs).containerDefinitions.map((c) => c.image);
+    expect(images([{ container: undefined, image: 'web:sha-2' }])).toEqual(['fluent-bit:3', 'web:sha-2']);
+    expect(images([{ container: 'log-router', image: 'fluent-bit:4' }])).toEqual(['fluent-bit:4', 'web:sha-1']);
     expect(() => targetContainer(registration.containerDefinitions, 'api')).toThrow(InputError);
     expect(() => targetContainer(registration.containerDefinitions, 'api')).toThrow(/it has: log-router, app/);
+  });
+  test('several containers get their images in one registration; names it lacks are refused together, by the input given', () => {
+    const registration = toRegistration(described, [], 'revision 4');
+    const both = [
+      { container: 'app', image: 'web:sha-2' },
+      { container: 'log-router', image: 'fluent-bit:4' },
+    ];
+    expect(withImages(registration, both).containerDefinitions.map((c) => c.image)).toEqual(['fluent-bit:4', 'web:sha-2']);
+    const wrong = [...both, { container: 'envoy', image: 'envoy:1' }, { container: 'api', image: 'api:1' }];
+    expect(() => withImages(registration, wrong, 'images')).toThrow(
+      'Input "images": the task definition previews-pr-7 has no container named "envoy" or "api" (it has: log-router, app).',
+    );
   });
   test('files: rendered output, describe-task-definition output, and bad files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'td-'));
