@@ -11,38 +11,40 @@ import { answers, mustRun, runTool } from '../process.ts';
 export type BuilderKind = 'docker' | 'buildah';
 
 export interface AvailableBuilders {
-  /** A Docker daemon answers and buildx is installed. */
+  /** A Docker daemon answers. */
   docker: boolean;
+  /** docker buildx is installed (BuildKit: multi-platform builds, a registry cache of every stage). */
+  buildx: boolean;
   buildah: boolean;
 }
 
 export async function detectBuilders(): Promise<AvailableBuilders> {
-  const [daemon, buildx, buildah] = await Promise.all([
+  const [docker, buildx, buildah] = await Promise.all([
     answers('docker', ['version', '--format', '{{.Server.Version}}']),
     answers('docker', ['buildx', 'version']),
     answers('buildah', ['--version']),
   ]);
-  return { docker: daemon && buildx, buildah };
+  return { docker, buildx, buildah };
 }
 
-/** The builder to use, or a clear refusal naming the `builder` input and what to install. */
+/**
+ * The builder to use, or a clear refusal naming the `builder` input and what to install. auto takes docker
+ * with buildx, else buildah, else docker's classic builder (a daemon without buildx, as Debian packages it).
+ */
 export function chooseBuilder(requested: 'auto' | BuilderKind, available: AvailableBuilders): BuilderKind {
   if (requested === 'docker' && !available.docker) {
-    throw inputError(
-      'builder',
-      'is docker, but no Docker daemon with buildx answers on this runner.',
-      'use builder: buildah (or auto), or run on a runner with Docker.',
-    );
+    throw inputError('builder', 'is docker, but no Docker daemon answers on this runner.', 'use builder: buildah (or auto), or run on a runner with Docker.');
   }
   if (requested === 'buildah' && !available.buildah) {
     throw inputError('builder', 'is buildah, but buildah is not installed.', 'install it first (sudo apt-get install -y buildah), or use builder: auto.');
   }
   if (requested !== 'auto') return requested;
-  if (available.docker) return 'docker';
+  if (available.docker && available.buildx) return 'docker';
   if (available.buildah) return 'buildah';
+  if (available.docker) return 'docker';
   throw inputError(
     'builder',
-    'is auto, but neither a Docker daemon with buildx nor buildah is available.',
+    'is auto, but neither a Docker daemon nor buildah is available.',
     'install buildah (sudo apt-get install -y buildah), which needs no daemon or privileges, or run on a runner with Docker.',
   );
 }
@@ -158,6 +160,7 @@ async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
 }
 
 async function buildWithDocker(request: BuildRequest): Promise<BuildResult> {
+  if (!(await answers('docker', ['buildx', 'version']))) return buildWithClassicDocker(request);
   const options = { onLine: request.onLine };
   const login = request.push?.login;
   const cache = login && request.cacheRepository ? `${login.host}/${request.cacheRepository}:buildx` : undefined;
@@ -209,4 +212,49 @@ async function dockerContainerBuilder(options: { onLine: (line: string) => void 
     await mustRun('Creating a buildx builder', 'docker', ['buildx', 'create', '--name', BUILDX_BUILDER, '--driver', 'docker-container'], options);
   }
   return BUILDX_BUILDER;
+}
+
+/**
+ * A daemon without buildx (Debian's docker.io): the classic builder, which caches from a pulled image. The
+ * last build's image, in the cache repository under one tag per platform, is pulled whole, then each step
+ * whose instruction and inputs match it is reused; docker push skips the layers the repository has.
+ */
+async function buildWithClassicDocker(request: BuildRequest): Promise<BuildResult> {
+  const [platform, ...others] = request.platforms;
+  if (!platform || others.length > 0) {
+    throw inputError(
+      'platforms',
+      `lists ${request.platforms.length} platforms, but docker without buildx builds one.`,
+      'install docker buildx, or use builder: buildah.',
+    );
+  }
+  // Credentials in a private config, never the user's ~/.docker, deleted with it.
+  const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
+  const env = { ...process.env, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' };
+  const options = { env, onLine: request.onLine };
+  const login = request.push?.login;
+  const cache = login && request.cacheRepository ? `${login.host}/${request.cacheRepository}:docker-${platform.replace(/\//g, '-')}` : undefined;
+  const target = login && request.push ? `${login.host}/${request.push.repository}:${request.push.tag}` : 'localhost/ecs-deploy-actions-build:latest';
+  try {
+    if (login) await mustRun('docker login', 'docker', ['login', '--username', 'AWS', '--password-stdin', login.host], { env, input: login.password });
+    // A cold cache (no image yet) is not an error.
+    const cached = cache ? (await runTool('docker', ['pull', '--quiet', cache], options)).exitCode === 0 : false;
+    await mustRun(
+      'The image build',
+      'docker',
+      ['build', '--platform', platform, ...(cached && cache ? ['--cache-from', cache] : []), '--tag', target, ...commonBuildFlags(request), request.contextDir],
+      options,
+    );
+    if (!request.push) return { kind: 'pushed', digest: undefined };
+    const pushed = await mustRun('The image push', 'docker', ['push', target], options);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
+    if (!digest) throw new ActionError('docker pushed the image but reported no digest.', 'run the step again; if it persists, report it with this log.');
+    if (cache) {
+      await mustRun('Tagging the cache image', 'docker', ['tag', target, cache], options);
+      await mustRun('The cache push', 'docker', ['push', cache], options);
+    }
+    return { kind: 'pushed', digest };
+  } finally {
+    rmSync(config, { recursive: true, force: true });
+  }
 }

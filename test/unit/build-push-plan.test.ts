@@ -48,7 +48,7 @@ const observed = (overrides: Partial<Observed> = {}): Observed => ({
   cacheRepository: undefined,
   contextTag: undefined,
   contextImage: undefined,
-  builders: { docker: false, buildah: true },
+  builders: { docker: false, buildx: false, buildah: true },
   ...overrides,
 });
 
@@ -88,7 +88,17 @@ describe('build', () => {
   });
 
   test('no builder on the runner: refused naming the builder input', () => {
-    expect(() => planBuildPush(build(), observed({ builders: { docker: false, buildah: false } }))).toThrow(/builder/);
+    expect(() => planBuildPush(build(), observed({ builders: { docker: false, buildx: false, buildah: false } }))).toThrow(/builder/);
+  });
+
+  test('auto: docker with buildx, else buildah, else the docker daemon alone', () => {
+    const builder = (docker: boolean, buildx: boolean, buildah: boolean) => {
+      const plan = planBuildPush(build(), observed({ builders: { docker, buildx, buildah } }));
+      return plan.kind === 'build' ? plan.builder : plan.kind;
+    };
+    expect(builder(true, true, true)).toBe('docker');
+    expect(builder(true, false, true)).toBe('buildah');
+    expect(builder(true, false, false)).toBe('docker');
   });
 
   test('push: false builds only', () => {
