@@ -1,12 +1,13 @@
 // build-push-ecr on fresh runners (empty RUNNER_TEMP: no local layers; an empty Actions cache), one registry:
 // a cold build, a rebuild after a one-file change, a rebuild of a new commit with no change, the same commit
 // again (skipped). Each with wall time and the blob bytes the registry served and received.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { startDockerDaemon } from '../test/helpers/docker.ts';
 import { startWorld, type World } from '../test/helpers/world.ts';
 
 export interface BuildRun {
@@ -26,46 +27,6 @@ export interface BuildFigures {
 
 export function canBuildImages(): boolean {
   return ['buildah', 'docker-registry'].every((bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0);
-}
-
-/** A Docker daemon for one fresh runner: empty storage, its own socket; stopped (by its pid) after the run. */
-async function startDaemon(dir: string): Promise<{ host: string; stop: () => Promise<void> }> {
-  mkdirSync(dir, { recursive: true });
-  const socket = join(dir, 'docker.sock');
-  const daemon = spawn(
-    'dockerd',
-    [
-      '--storage-driver',
-      'vfs',
-      '--iptables=false',
-      '--ip6tables=false',
-      '--bridge=none',
-      '--host',
-      `unix://${socket}`,
-      '--data-root',
-      join(dir, 'data'),
-      '--exec-root',
-      join(dir, 'exec'),
-      '--pidfile',
-      join(dir, 'docker.pid'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
-  const host = `unix://${socket}`;
-  const deadline = Date.now() + 30_000;
-  while (spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' }).status !== 0) {
-    if (Date.now() > deadline || daemon.exitCode !== null) throw new Error('dockerd did not answer within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    host,
-    stop: async () => {
-      daemon.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** `builder` docker needs `dockerd` on the PATH (Debian's docker.io); each run gets a fresh daemon. */
@@ -89,7 +50,7 @@ export async function measureBuildPush(builder: 'buildah' | 'docker'): Promise<B
     const run = async (name: string, sha: string) => {
       rmSync(runnerTemp, { recursive: true, force: true });
       mkdirSync(runnerTemp);
-      const daemon = builder === 'docker' ? await startDaemon(`${runnerTemp}-docker`) : undefined;
+      const daemon = builder === 'docker' ? await startDockerDaemon(`${runnerTemp}-docker`) : undefined;
       const before = registry.traffic();
       try {
         const started = performance.now();

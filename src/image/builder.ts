@@ -220,14 +220,8 @@ async function dockerContainerBuilder(options: { onLine: (line: string) => void 
  * whose instruction and inputs match it is reused; docker push skips the layers the repository has.
  */
 async function buildWithClassicDocker(request: BuildRequest): Promise<BuildResult> {
-  const [platform, ...others] = request.platforms;
-  if (!platform || others.length > 0) {
-    throw inputError(
-      'platforms',
-      `lists ${request.platforms.length} platforms, but docker without buildx builds one.`,
-      'install docker buildx, or use builder: buildah.',
-    );
-  }
+  // One platform: the plan refuses more for this builder.
+  const platform = request.platforms.join(',');
   // Credentials in a private config, never the user's ~/.docker, deleted with it.
   const config = mkdtempSync(join(tmpdir(), 'docker-config-'));
   const env = { ...process.env, DOCKER_CONFIG: config, DOCKER_BUILDKIT: '0' };

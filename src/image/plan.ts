@@ -4,7 +4,7 @@ import type { BuildPushSpec, BuildSource } from '../actions/build-push-ecr.ts';
 import { planTags, type TaggedImage, type TagPlan } from '../ecr/images.ts';
 import { CACHE_LIFECYCLE_POLICY, cacheRepositoryName } from '../ecr/repository.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
-import { ActionError } from '../errors.ts';
+import { ActionError, inputError } from '../errors.ts';
 import { type AvailableBuilders, type BuilderKind, chooseBuilder } from './builder.ts';
 
 /** What build-push-ecr found before deciding anything. */
@@ -75,7 +75,15 @@ export function planBuildPush(spec: BuildPushSpec, observed: Observed): BuildPus
   }
   const builder = () => {
     if (!observed.builders) throw new Error('observe must detect the builders when a build can be needed');
-    return chooseBuilder(config.builder, observed.builders);
+    const chosen = chooseBuilder(config.builder, observed.builders);
+    if (chosen === 'docker' && !observed.builders.buildx && config.platforms.length > 1) {
+      throw inputError(
+        'platforms',
+        `lists ${config.platforms.length} platforms, but docker without buildx builds one.`,
+        'install docker buildx, or use builder: buildah.',
+      );
+    }
+    return chosen;
   };
   if (!config.push) return { kind: 'build-only', builder: builder(), source: spec.build };
   const repository: RepositoryStep = {

@@ -101,6 +101,12 @@ describe('build', () => {
     expect(builder(true, false, false)).toBe('docker');
   });
 
+  test('docker without buildx and two platforms: refused naming the input, before anything is created', () => {
+    const spec = build({ builder: 'docker', platforms: ['linux/amd64', 'linux/arm64'] });
+    expect(() => planBuildPush(spec, observed({ builders: { docker: true, buildx: false, buildah: true } }))).toThrow(/platforms.*docker without buildx/);
+    expect(planBuildPush(spec, observed({ builders: { docker: true, buildx: true, buildah: true } })).kind).toBe('build');
+  });
+
   test('push: false builds only', () => {
     expect(planBuildPush(build({ push: false }), observed()).kind).toBe('build-only');
   });
