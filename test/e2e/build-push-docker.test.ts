@@ -10,7 +10,7 @@ import { canStartDockerDaemon, startDockerDaemon } from '../helpers/docker.ts';
 import { startWorld, type World } from '../helpers/world.ts';
 
 const canBuild = canStartDockerDaemon() && spawnSync('docker-registry', ['--version'], { stdio: 'ignore' }).status === 0;
-if (!canBuild) console.warn('build-push-docker.test: skipped: dockerd or docker-registry is not installed (apt-get install -y docker.io docker-registry)');
+if (!canBuild) console.warn('build-push-docker.test: skipped: needs root, dockerd and docker-registry (apt-get install -y docker.io docker-registry)');
 const suite = canBuild ? describe : describe.skip;
 
 let world: World;

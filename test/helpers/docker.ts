@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const canStartDockerDaemon = (): boolean => spawnSync('dockerd', ['--version'], { stdio: 'ignore' }).status === 0;
+/** dockerd installed, and root to run it (a rootless daemon needs a setup these tests do not make). */
+export const canStartDockerDaemon = (): boolean => process.getuid?.() === 0 && spawnSync('dockerd', ['--version'], { stdio: 'ignore' }).status === 0;
 
 /** A Docker daemon for one fresh runner: empty storage, its own socket; stopped (by its pid) after the run. */
 export async function startDockerDaemon(dir: string): Promise<{ host: string; stop: () => Promise<void> }> {
