@@ -172,9 +172,9 @@ if (wanted('build') && canBuildImages()) {
   const docker = dockerStatus();
   const measured = [{ builder: 'buildah', figures: await measureBuildPush('buildah') }];
   if (docker.available) measured.push({ builder: 'docker', figures: await measureBuildPush('docker') });
-  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const mb = (bytes: number) => (bytes >= 1e5 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`);
   const imageBytes = measured[0]?.figures.imageBytes ?? 0;
-  const share = (bytes: number) => `${((100 * bytes) / imageBytes).toFixed(1)}%`;
+  const share = (bytes: number) => `${((100 * bytes) / imageBytes).toFixed(bytes >= 1e5 ? 1 : 3)}%`;
   console.log(
     `\nbuild-push-ecr, each run on a fresh runner (empty local storage and daemon, empty Actions cache), one registry; image ${mb(imageBytes)} ` +
       '(a 24 MB and an 8 MB layer stay, a small one changes). Other engineers share this machine: compare ratios within this run.',
