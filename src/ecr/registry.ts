@@ -111,6 +111,7 @@ export interface ImageToPush {
  * every cache key stay the same, and only this small config is new.
  */
 export async function withLabels(login: RegistryLogin, repository: string, manifest: Manifest, labels: [string, string][]): Promise<ImageToPush> {
+  if (labels.length === 0) return { from: repository, manifest, made: new Map() };
   const what = `reading ${repository}@${manifest.configDigest}`;
   const response = await call(login, registryUrl(login, `${repository}/blobs/${manifest.configDigest}`));
   if (!response.ok) return refuse(what, response);

@@ -50,6 +50,10 @@ describe('withLabels', () => {
     expect(body.config).toEqual({ mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: made?.length });
     expect(body.layers).toEqual(JSON.parse(manifest.body).layers);
   });
+
+  test('no labels: the image as it is, nothing read or made', async () => {
+    expect(await withLabels(login, 'web-cache', manifest, [])).toEqual({ from: 'web-cache', manifest, made: new Map() });
+  });
 });
 
 describe('pushImage', () => {
