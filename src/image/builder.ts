@@ -134,14 +134,15 @@ async function buildWithBuildah(request: BuildRequest): Promise<BuildResult> {
     );
     if (cache && cacheRepository && login) {
       const imageId = readFileSync(imageIdFile, 'utf8').trim();
-      // The final image is the last step's cache image, unless a layer of this job's storage served that step.
+      // The final image is the last step's cache image: buildah pushes (or pulls) one for the final commit too.
       const last = lastCacheKey ? await readManifest(login, cacheRepository, lastCacheKey) : undefined;
-      if (last?.configDigest === imageId) return { kind: 'cached', manifest: last };
-      const tag = `image-${imageId.replace(/^sha256:/, '')}`;
-      await mustRun('The image push', 'buildah', [...global, 'push', ...registryFlags, local, `docker://${cache}:${tag}`], options);
-      const pushed = await readManifest(login, cacheRepository, tag);
-      if (!pushed) throw new ActionError(`buildah pushed ${cacheRepository}:${tag}, but the registry does not have it.`, 'run the step again.');
-      return { kind: 'cached', manifest: pushed };
+      if (last?.configDigest !== imageId) {
+        throw new ActionError(
+          `buildah built ${imageId}, but its cache image is not in ${cacheRepository} (last cache key: ${lastCacheKey ?? 'none'}).`,
+          'run the step again; if it persists, use cache: false and report it with this log.',
+        );
+      }
+      return { kind: 'cached', manifest: last };
     }
     if (!request.push || !login) return { kind: 'pushed', digest: undefined };
     const digestFile = join(runRoot, 'digest');

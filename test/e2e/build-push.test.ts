@@ -325,6 +325,17 @@ suite('build-push-ecr', () => {
     ]);
   }, 120_000);
 
+  test('a later step of the same job, its layers all local: still pushed through the cache repository, labelled', async () => {
+    const job = freshRunner();
+    const first = await build({ repository: 'samejob', tags: 'first' }, { sha: SHA_1, env: job });
+    expect(first.exitCode).toBe(0);
+    const second = await build({ repository: 'samejob', cache: 'true', tags: 'second' }, { sha: SHA_2, env: job });
+    expect(second.exitCode).toBe(0);
+    // buildah pushes a cache image for the final commit even when this job's storage served every step.
+    expect(second.stdout).toMatch(/--> Using cache [0-9a-f]+\s+COMMIT \S+\s+--> Pushing cache/);
+    expect(await labelsOf('samejob', second.outputs.digest ?? '')).toMatchObject({ 'org.opencontainers.image.revision': SHA_2 });
+  }, 180_000);
+
   test('cache: false builds without a cache repository', async () => {
     const run = await build({ repository: 'uncached', tags: 'one' }, { sha: SHA_1, env: freshRunner() });
     expect(run.exitCode).toBe(0);
