@@ -105,7 +105,12 @@ async function buildAndPush(
   } else {
     const built = await build(plan.builder, plan.source, push, cacheRepository, progress);
     facts.push(...built.facts);
-    if (built.result.kind === 'pushed') return facts;
+    if (built.result.kind === 'pushed') {
+      // Its labels are this run's; a reuse sets the next run's over them.
+      if (plan.contextTag && cacheRepository && built.result.cacheImage)
+        await putManifest(push.login, cacheRepository, plan.contextTag, built.result.cacheImage);
+      return facts;
+    }
     unlabelled = built.result.manifest;
   }
   if (!unlabelled || !cacheRepository) {

@@ -67,8 +67,8 @@ export interface BuildRequest {
 }
 
 export type BuildResult =
-  /** Built, and pushed by the builder (digest) or only built (undefined). */
-  | { kind: 'pushed'; digest: string | undefined }
+  /** Built, and pushed by the builder (digest) or only built (undefined); with the image's copy in the cache repository, if any. */
+  | { kind: 'pushed'; digest: string | undefined; cacheImage?: Manifest }
   /** Built into the cache repository without the labels: the caller labels it and pushes it to the image repository. */
   | { kind: 'cached'; manifest: Manifest };
 
@@ -244,11 +244,11 @@ async function buildWithClassicDocker(request: BuildRequest): Promise<BuildResul
     const pushed = await mustRun('The image push', 'docker', ['push', target], options);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1];
     if (!digest) throw new ActionError('docker pushed the image but reported no digest.', 'run the step again; if it persists, report it with this log.');
-    if (cache) {
-      await mustRun('Tagging the cache image', 'docker', ['tag', target, cache], options);
-      await mustRun('The cache push', 'docker', ['push', cache], options);
-    }
-    return { kind: 'pushed', digest };
+    if (!cache || !login || !request.cacheRepository) return { kind: 'pushed', digest };
+    await mustRun('Tagging the cache image', 'docker', ['tag', target, cache], options);
+    await mustRun('The cache push', 'docker', ['push', cache], options);
+    const cacheImage = await readManifest(login, request.cacheRepository, cache.slice(cache.lastIndexOf(':') + 1));
+    return cacheImage ? { kind: 'pushed', digest, cacheImage } : { kind: 'pushed', digest };
   } finally {
     rmSync(config, { recursive: true, force: true });
   }

@@ -61,6 +61,13 @@ suite('build-push-ecr with docker and no buildx', () => {
     // The 1 MiB layer is in both repositories already: only the small layer, configs and manifests go up.
     expect(second.pushedBytes).toBeLessThan(100 * 1024);
     expect(second.run.outputs.digest).not.toBe(first.run.outputs.digest);
+
+    // A new commit with the same inputs: the last build's layers with this commit's labels, no daemon work.
+    const third = await buildOnFreshRunner('4'.repeat(40));
+    expect(third.run.exitCode).toBe(0);
+    expect(third.run.stdout).toContain('Reusing the layers of web-cache:context-');
+    expect(third.run.stdout).not.toContain('Step 1/');
+    expect(third.pushedBytes).toBeLessThan(10 * 1024);
   }, 240_000);
 
   test('two platforms are refused naming the input before anything changes: the classic builder builds one', async () => {
