@@ -50,8 +50,15 @@ export type RegistryHandle = {
   /** The registry's filesystem storage root, for what its HTTP API cannot do (untag, delete a repository). */
   storageDir: string;
   setGate(gate: RegistryGate | null): void;
+  /** Bytes that crossed the front door since start: blob bodies served (pulled) and received (pushed). */
+  traffic(): RegistryTraffic;
   stop(): Promise<void>;
 };
+
+export interface RegistryTraffic {
+  pulledBytes: number;
+  pushedBytes: number;
+}
 
 const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -79,6 +86,20 @@ export function parseRegistryPath(path: string): { repository?: string; kind?: s
   // blobs/uploads/<uuid> has no image reference; manifests/<ref> does.
   const reference = m[2] === 'manifests' && rest ? decodeURIComponent(rest) : undefined;
   return { repository: m[1], kind: m[2], reference, upload: m[2] === 'blobs' && /^uploads(\/|$)/.test(rest ?? '') };
+}
+
+/**
+ * ECR mounts a blob from another repository only where the account turned blob mounting on (off by
+ * default): otherwise `?mount=&from=` starts a plain upload, as here.
+ */
+function withoutMount(url: string): string {
+  const [path, query] = url.split('?');
+  if (!query || !/^\/v2\/.+\/blobs\/uploads\/?$/.test(path ?? '')) return url;
+  const params = new URLSearchParams(query);
+  params.delete('mount');
+  params.delete('from');
+  const rest = params.toString();
+  return rest ? `${path}?${rest}` : (path ?? url);
 }
 
 function sendRejection(res: http.ServerResponse, r: GateRejection): void {
@@ -159,6 +180,7 @@ export async function startRegistry(opts: { binary?: string } = {}): Promise<Reg
   }
 
   let gate: RegistryGate | null = null;
+  const traffic: RegistryTraffic = { pulledBytes: 0, pushedBytes: 0 };
   const front = http.createServer((req, res) => {
     void (async () => {
       const url = req.url ?? '/';
@@ -188,7 +210,9 @@ export async function startRegistry(opts: { binary?: string } = {}): Promise<Reg
       }
       const headers = { ...req.headers };
       delete headers.authorization;
-      const upstream = http.request(`${backendUrl}${url}`, { method, headers }, (up) => {
+      if (parsed.upload && method !== 'GET' && method !== 'HEAD') req.on('data', (c: Buffer) => (traffic.pushedBytes += c.length));
+      const upstream = http.request(`${backendUrl}${withoutMount(url)}`, { method, headers }, (up) => {
+        if (parsed.kind === 'blobs' && !parsed.upload && method === 'GET') up.on('data', (c: Buffer) => (traffic.pulledBytes += c.length));
         const digest = up.headers['docker-content-digest'];
         if (isManifestPut && up.statusCode === 201 && typeof digest === 'string' && parsed.repository && parsed.reference) {
           gate?.pushed(parsed.repository, parsed.reference, digest);
@@ -216,6 +240,7 @@ export async function startRegistry(opts: { binary?: string } = {}): Promise<Reg
     setGate(g) {
       gate = g;
     },
+    traffic: () => ({ ...traffic }),
     async stop() {
       front.closeAllConnections();
       await new Promise<void>((resolve) => front.close(() => resolve()));

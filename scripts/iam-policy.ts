@@ -64,6 +64,8 @@ const GENERALISE: [RegExp, string][] = [
   // The log groups the actions create, tag and delete are the naming contract's /ecs/<cluster>/<environment>.
   [/^arn:aws:logs:[^:]+:\d+:log-group:\/ecs\/[^/:]+\/[^:]+(:\*)?$/, `arn:aws:logs:*:*:log-group:/ecs/${placeholder('Cluster')}/*`],
   [/^arn:aws:logs:[^:]+:\d+:log-group:[^:]+(:\*)?$/, 'arn:aws:logs:*:*:log-group:*'],
+  // build-push-ecr's layer cache beside the image repository.
+  [/^arn:aws:ecr:[^:]+:\d+:repository\/.+-cache$/, `arn:aws:ecr:*:*:repository/${placeholder('Repository')}-cache`],
   [/^arn:aws:ecr:[^:]+:\d+:repository\/.+$/, `arn:aws:ecr:*:*:repository/${placeholder('Repository')}`],
   [/^arn:aws:route53:::hostedzone\/.+$/, `arn:aws:route53:::hostedzone/${placeholder('HostedZone')}`],
   [/^arn:aws:route53:::change\/.+$/, 'arn:aws:route53:::change/*'],

@@ -40,22 +40,29 @@ export const buildPushEcrInputs = {
   'lifecycle-policy': optional(text({ maxLength: 30720 })),
   cache: withDefault('true', boolean()),
   push: withDefault('true', boolean()),
+  'dry-run': withDefault('false', boolean()),
 };
 
 export type BuildPushEcrConfig = ReturnType<typeof readInputs<typeof buildPushEcrInputs>>;
 
-export interface BuildPushPlan {
-  config: BuildPushEcrConfig;
-  /** Every tag the image must carry at the end, the content key's tag included. */
-  tags: string[];
-  /** Absent when promoting: a promotion builds nothing. */
-  build?: {
-    contextDir: string;
-    dockerfile: string;
-    settings: BuildSettings;
-    contentKey: ContentKey;
-  };
+/** What to build: resolved paths, the settings that decide the image, and the key naming it. */
+export interface BuildSource {
+  contextDir: string;
+  dockerfile: string;
+  settings: BuildSettings;
+  contentKey: ContentKey;
 }
+
+/** A build (or a skip, when the image for the content key exists) or a promotion: two different requests. */
+export type BuildPushSpec =
+  | {
+      kind: 'build';
+      config: BuildPushEcrConfig;
+      /** Every tag the image must carry at the end, the content key's tag included. */
+      tags: string[];
+      build: BuildSource;
+    }
+  | { kind: 'promote'; config: BuildPushEcrConfig; tags: string[]; sourceTag: string };
 
 /** OCI labels naming where the image came from; the user's labels win on a clash. */
 export function defaultLabels(env: NodeJS.ProcessEnv = process.env): [string, string][] {
@@ -68,7 +75,7 @@ export function defaultLabels(env: NodeJS.ProcessEnv = process.env): [string, st
 }
 
 /** Reads and checks every input, and resolves paths and tags, before any AWS call. */
-export function readBuildPushEcrConfig(env: NodeJS.ProcessEnv = process.env): BuildPushPlan {
+export function readBuildPushEcrConfig(env: NodeJS.ProcessEnv = process.env): BuildPushSpec {
   const config = readInputs(buildPushEcrInputs);
   const problems: InputProblem[] = [];
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
@@ -96,52 +103,50 @@ export function readBuildPushEcrConfig(env: NodeJS.ProcessEnv = process.env): Bu
     }
   }
 
-  let build: BuildPushPlan['build'];
-  if (!config.sourceTag) {
-    const context = normalize(config.context);
-    const contextDir = join(workspace, context);
-    const dockerfile = normalize(
-      config.dockerfile ??
-        join(context, existsSync(join(contextDir, 'Containerfile')) && !existsSync(join(contextDir, 'Dockerfile')) ? 'Containerfile' : 'Dockerfile'),
-    );
-    if (!isDirectory(contextDir)) {
-      problems.push({
-        input: 'context',
-        problem: `${quote(context)} is not a directory in the workspace.`,
-        fix: 'give the build context relative to the repository root, and check out the repository first.',
-      });
-    } else if (!existsSync(join(workspace, dockerfile))) {
-      problems.push({
-        input: 'dockerfile',
-        problem: `${quote(dockerfile)} does not exist in the workspace.`,
-        fix: config.dockerfile ? 'give the Dockerfile path relative to the repository root.' : 'add a Dockerfile to the context, or set dockerfile.',
-      });
-    }
-    if (!config.contentKey && !sha && config.push) {
-      problems.push({
-        input: 'content-key',
-        problem: 'is empty, and there is no commit SHA (GITHUB_SHA) to key the build on.',
-        fix: 'list the paths whose contents identify the build.',
-      });
-    }
-    if (problems.length === 0) {
-      // The key covers the user's labels only: the default ones name the commit and run, which change every time.
-      const labels = new Map([...defaultLabels(env), ...(config.labels ?? [])]);
-      const settings: BuildSettings = {
-        context,
-        dockerfile,
-        buildArgs: config.buildArgs ?? [],
-        target: config.target,
-        platforms: config.platforms,
-        labels: config.labels ?? [],
-      };
-      const contentKey = config.contentKey ? pathsKey(workspace, config.contentKey, settings) : commitKey(sha ?? 'local', settings);
-      build = { contextDir, dockerfile: join(workspace, dockerfile), settings: { ...settings, labels: [...labels] }, contentKey };
-      if (!tags.includes(contentKey.tag)) tags = [...tags, contentKey.tag];
-    }
+  if (config.sourceTag) {
+    if (problems.length > 0) throw new InputError(problems);
+    return { kind: 'promote', config, tags, sourceTag: config.sourceTag };
+  }
+  const context = normalize(config.context);
+  const contextDir = join(workspace, context);
+  const dockerfile = normalize(
+    config.dockerfile ??
+      join(context, existsSync(join(contextDir, 'Containerfile')) && !existsSync(join(contextDir, 'Dockerfile')) ? 'Containerfile' : 'Dockerfile'),
+  );
+  if (!isDirectory(contextDir)) {
+    problems.push({
+      input: 'context',
+      problem: `${quote(context)} is not a directory in the workspace.`,
+      fix: 'give the build context relative to the repository root, and check out the repository first.',
+    });
+  } else if (!existsSync(join(workspace, dockerfile))) {
+    problems.push({
+      input: 'dockerfile',
+      problem: `${quote(dockerfile)} does not exist in the workspace.`,
+      fix: config.dockerfile ? 'give the Dockerfile path relative to the repository root.' : 'add a Dockerfile to the context, or set dockerfile.',
+    });
+  }
+  if (!config.contentKey && !sha && config.push) {
+    problems.push({
+      input: 'content-key',
+      problem: 'is empty, and there is no commit SHA (GITHUB_SHA) to key the build on.',
+      fix: 'list the paths whose contents identify the build.',
+    });
   }
   if (problems.length > 0) throw new InputError(problems);
-  return { config, tags, build };
+  // The key covers the user's labels only: the default ones name the commit and run, which change every time.
+  const labels = new Map([...defaultLabels(env), ...(config.labels ?? [])]);
+  const settings: BuildSettings = {
+    context,
+    dockerfile,
+    buildArgs: config.buildArgs ?? [],
+    target: config.target,
+    platforms: config.platforms,
+    labels: config.labels ?? [],
+  };
+  const contentKey = config.contentKey ? pathsKey(workspace, config.contentKey, settings) : commitKey(sha ?? 'local', settings);
+  const build = { contextDir, dockerfile: join(workspace, dockerfile), settings: { ...settings, labels: [...labels] }, contentKey };
+  return { kind: 'build', config, tags: tags.includes(contentKey.tag) ? tags : [...tags, contentKey.tag], build };
 }
 
 function isDirectory(path: string): boolean {

@@ -4,8 +4,10 @@ import {
   DescribeRepositoriesCommand,
   type ECRClient,
   GetLifecyclePolicyCommand,
+  ListTagsForResourceCommand,
   PutLifecyclePolicyCommand,
   type Repository,
+  type Tag,
 } from '@aws-sdk/client-ecr';
 import { sdkErrorName, wrapAwsError } from '../aws.ts';
 import { MANAGED_BY, TAG_MANAGED_BY } from '../environment.ts';
@@ -41,6 +43,35 @@ export const DEFAULT_LIFECYCLE_POLICY = JSON.stringify({
     },
   ],
 });
+
+/** Where the builder's layer cache for an image repository lives: beside it, with its own lifecycle. */
+export function cacheRepositoryName(repository: string): string {
+  return `${repository}-cache`;
+}
+
+/**
+ * Cache images are tagged by content hashes that builds look up by name, never by age: an image not pushed
+ * for 14 days is a layer no recent build produced, and the next build that needs it pushes it again.
+ */
+export const CACHE_LIFECYCLE_POLICY = JSON.stringify({
+  rules: [
+    {
+      rulePriority: 1,
+      description: 'Expire layer-cache images 14 days after push',
+      selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 14 },
+      action: { type: 'expire' },
+    },
+  ],
+});
+
+/** The repository's resource tags (a cache repository is created with them). */
+export async function repositoryTags(ecr: ECRClient, repository: Repository): Promise<Tag[]> {
+  try {
+    return (await ecr.send(new ListTagsForResourceCommand({ resourceArn: repository.repositoryArn }))).tags ?? [];
+  } catch (error) {
+    throw wrapAwsError('ListTagsForResource', `repository ${repository.repositoryName}`, error);
+  }
+}
 
 /** The repository of that name, or undefined when it does not exist yet. */
 export async function findRepository(ecr: ECRClient, name: string): Promise<Repository | undefined> {
@@ -78,7 +109,7 @@ export interface EnsuredRepository {
  */
 export async function ensureRepository(
   ecr: ECRClient,
-  options: { name: string; tagMutability: 'MUTABLE' | 'IMMUTABLE'; lifecyclePolicy: string | undefined },
+  options: { name: string; tagMutability: 'MUTABLE' | 'IMMUTABLE'; lifecyclePolicy: string | undefined; tags?: Tag[]; scanOnPush?: boolean },
   /** The caller's own lookup, when it made one: not asked again. */
   lookedUp?: { repository: Repository | undefined },
 ): Promise<EnsuredRepository> {
@@ -90,8 +121,8 @@ export async function ensureRepository(
         new CreateRepositoryCommand({
           repositoryName: options.name,
           imageTagMutability: options.tagMutability,
-          imageScanningConfiguration: { scanOnPush: true },
-          tags: [{ Key: TAG_MANAGED_BY, Value: MANAGED_BY }],
+          imageScanningConfiguration: { scanOnPush: options.scanOnPush ?? true },
+          tags: [...(options.tags ?? []).filter((tag) => tag.Key !== TAG_MANAGED_BY), { Key: TAG_MANAGED_BY, Value: MANAGED_BY }],
         }),
       );
       repository = response.repository;

@@ -83,6 +83,25 @@ export function pathsKey(root: string, paths: string[], settings: BuildSettings)
   return { tag: `src-${hash.digest('hex').slice(0, 40)}`, source: `contents of ${paths.join(', ')}, the Dockerfile and the build settings` };
 }
 
+/**
+ * The build's inputs as the builder sees them: every file of the context (a .dockerignore can only make the
+ * builder see fewer, so this key is never shared by two different builds), the Dockerfile and the settings
+ * except labels, which are set after the build. The layer cache tags the unlabelled image with it.
+ */
+export function contextTag(contextDir: string, dockerfile: string, settings: BuildSettings): string {
+  const hash = createHash('sha256');
+  const files: string[] = [];
+  collect(contextDir, files);
+  for (const file of files.sort()) {
+    const stat = lstatSync(file);
+    hash.update(`${relative(contextDir, file)}\0${stat.mode & 0o7777}\0`);
+    hash.update(stat.isSymbolicLink() ? `link:${readlinkSync(file)}` : readFileSync(file));
+    hash.update('\0');
+  }
+  hash.update(settingsHash({ ...settings, labels: [] }, readFileSync(dockerfile, 'utf8')));
+  return `context-${hash.digest('hex').slice(0, 56)}`;
+}
+
 function collect(path: string, files: string[]): void {
   const stat = lstatSync(path);
   if (!stat.isDirectory()) {

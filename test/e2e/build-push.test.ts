@@ -4,7 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchGetImageCommand, DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient, GetLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
+import {
+  BatchGetImageCommand,
+  CreateRepositoryCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetLifecyclePolicyCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { BundleOptions, BundleRun } from '../helpers/run-bundle.ts';
 import { startWorld, type World } from '../helpers/world.ts';
@@ -204,7 +212,7 @@ suite('build-push-ecr', () => {
     expect(run.outputs['content-key']).toMatch(new RegExp(`^${SHA_1}-[0-9a-f]{12}$`));
   }, 120_000);
 
-  /** A new runner of the same image: RUNNER_TEMP at the same path (the cache version includes it), but empty. */
+  /** A new runner: RUNNER_TEMP empty (no local layers), and an Actions cache service that would accept anything. */
   function freshRunner(): Record<string, string> {
     const runnerTemp = `${workspace}-fresh-runner`;
     rmSync(runnerTemp, { recursive: true, force: true });
@@ -224,66 +232,128 @@ suite('build-push-ecr', () => {
     writeFileSync(join(workspace, 'layered', 'Dockerfile'), 'FROM scratch\nCOPY big.bin /big.bin\nCOPY app.txt /app.txt\n');
   }
 
-  test("layer cache: a new runner restores the last build's layers from the Actions cache and reuses them", async () => {
+  const traffic = () => world.emulator.registry?.traffic() ?? { pulledBytes: 0, pushedBytes: 0 };
+  /** Straight from the registry behind ECR: what a runtime pulling the image would get. */
+  const manifestOf = async (repository: string, digest: string) => {
+    const response = await fetch(`${world.emulator.registry?.backendUrl}/v2/${repository}/manifests/${digest}`, {
+      headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' },
+    });
+    return { body: await response.text() };
+  };
+  const labelsOf = async (repository: string, digest: string): Promise<Record<string, string>> => {
+    const config = JSON.parse((await manifestOf(repository, digest)).body).config.digest;
+    const blob = await fetch(`${world.emulator.registry?.backendUrl}/v2/${repository}/blobs/${config}`);
+    return ((await blob.json()) as { config: { Labels: Record<string, string> } }).config.Labels;
+  };
+
+  test('layer cache in layered-cache: a new runner pulls only the unchanged layer and pushes only the changed one', async () => {
     layeredContext('v1');
     const inputs = { repository: 'layered', context: 'layered', cache: 'true' };
     const first = await build(inputs, { sha: SHA_1, env: freshRunner() });
     expect(first.exitCode).toBe(0);
-    expect(first.summary).toMatch(/Layer cache \| miss; saved/);
-    const entries = await world.control<{ entries: { key: string }[] }>('/_emulator/actions-cache');
-    expect(entries.entries.map((entry) => entry.key)).toEqual([
-      expect.stringMatching(new RegExp(`^ecs-deploy-actions-buildah-linux-amd64-[0-9a-f]{16}-${SHA_1}-`)),
-    ]);
+    expect(first.summary).toContain('Layer cache | registry, layered-cache');
+
+    const image = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['layered'] }))).repositories?.[0];
+    const cache = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['layered-cache'] }))).repositories?.[0];
+    expect(cache?.imageTagMutability).toBe('MUTABLE');
+    const tagsOf = async (arn: string | undefined) =>
+      ((await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? []).map((tag) => `${tag.Key}=${tag.Value}`).sort();
+    expect(await tagsOf(cache?.repositoryArn)).toEqual(await tagsOf(image?.repositoryArn));
+    const policy = JSON.parse((await ecr.send(new GetLifecyclePolicyCommand({ repositoryName: 'layered-cache' }))).lifecyclePolicyText ?? '{}');
+    expect(policy.rules).toEqual([expect.objectContaining({ selection: expect.objectContaining({ tagStatus: 'any', countType: 'sinceImagePushed' }) })]);
+    // The cache is the registry's, not the Actions cache's.
+    expect((await world.control<{ entries: unknown[] }>('/_emulator/actions-cache')).entries).toEqual([]);
 
     writeFileSync(join(workspace, 'layered', 'app.txt'), 'v2');
+    const before = traffic();
     const second = await build(inputs, { sha: SHA_2, env: freshRunner() });
+    const moved = { pulled: traffic().pulledBytes - before.pulledBytes, pushed: traffic().pushedBytes - before.pushedBytes };
     expect(second.exitCode).toBe(0);
     expect(second.outputs.skipped).toBe('false');
-    expect(second.summary).toMatch(/Layer cache \| partial hit, \d[^;]*; saved/);
-    // buildah reuses the unchanged COPY of big.bin from the restored storage, and builds only the changed layer.
-    expect(second.stdout).toMatch(/STEP 2\/\d+: COPY big\.bin \/big\.bin\s+--> Using cache/);
-    expect(second.stdout).not.toMatch(/STEP 3\/\d+: COPY app\.txt \/app\.txt\s+--> Using cache/);
+    expect(second.stdout).toMatch(/STEP 2\/\d+: COPY big\.bin \/big\.bin\s+--> Cache pulled from remote \S+\/layered-cache:[0-9a-f]{64}/);
+    expect(second.stdout).toMatch(/STEP 3\/\d+: COPY app\.txt \/app\.txt\s+(COMMIT \S+\s+)?--> Pushing cache/);
+    // The 1 MiB layer comes down once (it is random, so it does not compress) and goes up nowhere.
+    expect(moved.pulled).toBeGreaterThan(1024 * 1024);
+    expect(moved.pulled).toBeLessThan(1.2 * 1024 * 1024);
+    expect(moved.pushed).toBeLessThan(100 * 1024);
+    expect(second.stdout).toMatch(/Pushed layered:\S+ \(\d+ (B|kB) uploaded, 1\.\d MB already in layered\)/);
+    expect((await world.control<{ entries: unknown[] }>('/_emulator/actions-cache')).entries).toEqual([]);
     expect(leakedSecrets(second)).toEqual([]);
-    expect(`${second.stdout}${second.summary}`).not.toContain('runtime-token-for-the-cache');
-  }, 180_000);
 
-  test('on GitHub Enterprise Server, with only the cache service v1, the layer cache saves and restores the same way', async () => {
-    layeredContext('ghes-1');
-    /** What a GHES runner sets: ACTIONS_CACHE_URL, and no v2 variables. */
-    const ghesRunner = () => {
-      const { ACTIONS_CACHE_SERVICE_V2: _v2, ACTIONS_RESULTS_URL: _results, ...env } = freshRunner();
-      return { ...env, GITHUB_SERVER_URL: 'https://ghe.example.com', ACTIONS_CACHE_URL: `${world.emulator.endpoint}/_actions-cache/` };
-    };
-    const from = (await world.calls()).length;
-    const inputs = { repository: 'layered', context: 'layered', cache: 'true' };
-    const first = await build(inputs, { sha: '5'.repeat(40), env: ghesRunner() });
+    expect(await labelsOf('layered', second.outputs.digest ?? '')).toMatchObject({ 'org.opencontainers.image.revision': SHA_2 });
+
+    // A new commit with the same inputs: no build at all, the same layers with the new commit's labels.
+    const SHA_3 = '3'.repeat(40);
+    const beforeThird = traffic();
+    const third = await build(inputs, { sha: SHA_3, env: freshRunner() });
+    expect(third.exitCode).toBe(0);
+    expect(third.stdout).toContain('Reusing the layers of layered-cache:context-');
+    expect(third.stdout).not.toContain('STEP 1');
+    expect(traffic().pulledBytes - beforeThird.pulledBytes).toBeLessThan(10 * 1024);
+    expect(traffic().pushedBytes - beforeThird.pushedBytes).toBeLessThan(10 * 1024);
+    expect(third.outputs.digest).not.toBe(second.outputs.digest);
+    expect(await labelsOf('layered', third.outputs.digest ?? '')).toMatchObject({ 'org.opencontainers.image.revision': SHA_3 });
+    const layers = async (digest: string) => JSON.parse((await manifestOf('layered', digest)).body).layers;
+    expect(await layers(third.outputs.digest ?? '')).toEqual(await layers(second.outputs.digest ?? ''));
+
+    // The image is whole: ECR lists it with both layers' bytes under every tag.
+    const detail = (await ecr.send(new DescribeImagesCommand({ repositoryName: 'layered', imageIds: [{ imageDigest: second.outputs.digest }] })))
+      .imageDetails?.[0];
+    expect(detail?.imageSizeInBytes).toBeGreaterThan(1024 * 1024);
+    expect([...(detail?.imageTags ?? [])].sort()).toEqual([SHA_2, second.outputs['content-key']].sort());
+  }, 240_000);
+
+  test("an existing repository's cache repository is created with that repository's ecs-deploy-actions tags", async () => {
+    await ecr.send(
+      new CreateRepositoryCommand({
+        repositoryName: 'owned',
+        tags: [
+          { Key: 'ecs-deploy-actions:managed-by', Value: 'ecs-deploy-actions' },
+          { Key: 'ecs-deploy-actions:repository', Value: 'acme/owned' },
+          { Key: 'team', Value: 'payments' },
+        ],
+      }),
+    );
+    const run = await build({ repository: 'owned', cache: 'true', tags: 'one' }, { sha: SHA_1, env: freshRunner() });
+    expect(run.exitCode).toBe(0);
+    const arn = (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['owned-cache'] }))).repositories?.[0]?.repositoryArn;
+    const tags = (await ecr.send(new ListTagsForResourceCommand({ resourceArn: arn }))).tags ?? [];
+    // The policy lets the action set its own tag keys only (aws:TagKeys): the owner's others are theirs to add.
+    expect(tags.map((tag) => `${tag.Key}=${tag.Value}`).sort()).toEqual([
+      'ecs-deploy-actions:managed-by=ecs-deploy-actions',
+      'ecs-deploy-actions:repository=acme/owned',
+    ]);
+  }, 120_000);
+
+  test('a later step of the same job, its layers all local: still pushed through the cache repository, labelled', async () => {
+    const job = freshRunner();
+    const first = await build({ repository: 'samejob', tags: 'first' }, { sha: SHA_1, env: job });
     expect(first.exitCode).toBe(0);
-    expect(first.summary).toMatch(/Layer cache \| [^|]*; saved \|/);
-    writeFileSync(join(workspace, 'layered', 'app.txt'), 'ghes-2');
-    const second = await build(inputs, { sha: '6'.repeat(40), env: ghesRunner() });
+    const second = await build({ repository: 'samejob', cache: 'true', tags: 'second' }, { sha: SHA_2, env: job });
     expect(second.exitCode).toBe(0);
-    expect(second.summary).toMatch(/Layer cache \| partial hit, \d[^;]*; saved/);
-    expect(second.stdout).toMatch(/STEP 2\/\d+: COPY big\.bin \/big\.bin\s+--> Using cache/);
-    const operations = new Set((await world.calls()).slice(from).flatMap((call) => (call.service === 'actions-cache' ? [call.operation] : [])));
-    expect([...operations].sort()).toEqual(['CommitCache', 'GetBlob', 'GetCacheEntry', 'ReserveCache', 'UploadCacheChunk']);
-    const entries = await world.control<{ entries: { key: string }[] }>('/_emulator/actions-cache');
-    expect(entries.entries.map((entry) => entry.key)).toEqual(expect.arrayContaining([expect.stringContaining(`-${'6'.repeat(40)}-`)]));
+    // buildah pushes a cache image for the final commit even when this job's storage served every step.
+    expect(second.stdout).toMatch(/--> Using cache [0-9a-f]+\s+COMMIT \S+\s+--> Pushing cache/);
+    expect(await labelsOf('samejob', second.outputs.digest ?? '')).toMatchObject({ 'org.opencontainers.image.revision': SHA_2 });
   }, 180_000);
 
-  test('a failing cache service never fails the build: a warning, then a cold build', async () => {
-    layeredContext('v3');
-    // Rate limited: @actions/cache gives up at once (a 5xx it retries for half a minute).
-    await world.control('/_emulator/faults', { service: 'actions-cache', error: 'ThrottlingException', rate: 1 });
-    try {
-      const run = await build({ repository: 'layered', context: 'layered', cache: 'true' }, { sha: '4'.repeat(40), env: freshRunner() });
-      expect(run.exitCode).toBe(0);
-      expect(run.stdout).toMatch(/::warning::Failed to restore: .*rate limited/);
-      expect(run.stdout).toMatch(/::warning::Layer cache not saved: /);
-      expect(run.outputs.digest).toMatch(/^sha256:/);
-    } finally {
-      await world.control('/_emulator/faults', undefined, 'DELETE');
-    }
-  }, 180_000);
+  test('cache: false builds without a cache repository', async () => {
+    const run = await build({ repository: 'uncached', tags: 'one' }, { sha: SHA_1, env: freshRunner() });
+    expect(run.exitCode).toBe(0);
+    expect(run.summary).toContain('Layer cache | off (cache: false)');
+    const names = ((await ecr.send(new DescribeRepositoriesCommand({}))).repositories ?? []).map((repository) => repository.repositoryName);
+    expect(names).toContain('uncached');
+    expect(names).not.toContain('uncached-cache');
+  }, 120_000);
+
+  test('dry run: the plan, and nothing created', async () => {
+    const before = (await world.calls()).length;
+    const run = await build({ repository: 'planned', cache: 'true', 'dry-run': 'true' }, { sha: SHA_1 });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/Plan: build with buildah for linux\/amd64, push planned:/);
+    expect(run.stdout).toContain('Layer cache: planned-cache: create (tags MUTABLE');
+    expect(run.summary).toContain('Dry run: nothing changed');
+    expect((await callsSince(before)).filter((call) => call.mutating)).toEqual([]);
+  }, 60_000);
 
   test('bad inputs are refused before any AWS call', async () => {
     const before = (await world.calls()).length;

@@ -1,4 +1,4 @@
-// teardown-env with delete-images: the environment's tag goes, the image's other tags stay.
+// teardown-env with delete-images: the environment's tag goes, the image's other tags and the layer cache stay.
 
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,26 +30,37 @@ afterAll(async () => {
 });
 
 testPush(
-  'the pr-5 tag is deleted, sha-1 stays; a second run changes nothing',
+  'the pr-5 tag is deleted, sha-1 stays, the cache repository is untouched; a second run changes nothing',
   async () => {
     const repository = (await ecr.send(new CreateRepositoryCommand({ repositoryName: 'web' }))).repository?.repositoryUri ?? '';
+    // build-push-ecr's layer cache beside it, holding an image under the environment's own name too.
+    const cacheRepository = (await ecr.send(new CreateRepositoryCommand({ repositoryName: 'web-cache' }))).repository?.repositoryUri ?? '';
     const buildah = (...args: string[]) =>
       exec('buildah', ['--storage-driver', 'vfs', '--root', join(work, 'root'), '--runroot', join(work, 'runroot'), ...args]);
     await writeFile(join(work, 'hello.txt'), 'hello');
     await writeFile(join(work, 'Containerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
     await buildah('bud', '--isolation', 'chroot', '-q', '-t', `${repository}:pr-5`, work);
     await buildah('tag', `${repository}:pr-5`, `${repository}:sha-1`);
+    await buildah('tag', `${repository}:pr-5`, `${cacheRepository}:pr-5`);
+    await buildah('tag', `${repository}:pr-5`, `${cacheRepository}:${'c'.repeat(64)}`);
     const token = (await ecr.send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken ?? '';
     const creds = Buffer.from(token, 'base64').toString();
-    for (const tag of ['pr-5', 'sha-1']) await buildah('push', '--tls-verify=false', '--creds', creds, `${repository}:${tag}`);
+    for (const image of [`${repository}:pr-5`, `${repository}:sha-1`, `${cacheRepository}:pr-5`, `${cacheRepository}:${'c'.repeat(64)}`]) {
+      await buildah('push', '--tls-verify=false', '--creds', creds, image);
+    }
+    const cacheImages = async () =>
+      (await ecr.send(new DescribeImagesCommand({ repositoryName: 'web-cache' }))).imageDetails?.flatMap((image) => image.imageTags ?? []).sort();
     await world.ecs.send(new CreateClusterCommand({ clusterName: 'previews' }));
 
+    const start = (await world.calls()).length;
     const run = await world.run('teardown-env', { inputs: { cluster: 'previews', environment: 'pr-5', 'delete-images': 'true', repository: 'web' } });
     expect(run.exitCode).toBe(0);
     expect(run.outputs.deleted).toBe('1');
     expect(run.stdout).toContain('deleted web:pr-5');
     const images = await ecr.send(new DescribeImagesCommand({ repositoryName: 'web' }));
     expect(images.imageDetails?.flatMap((image) => image.imageTags ?? [])).toEqual(['sha-1']);
+    expect((await world.calls()).slice(start).filter((call) => call.parameters.repositoryName === 'web-cache')).toEqual([]);
+    expect(await cacheImages()).toEqual(['c'.repeat(64), 'pr-5']);
 
     const before = (await world.calls()).length;
     const again = await world.run('teardown-env', { inputs: { cluster: 'previews', environment: 'pr-5', 'delete-images': 'true', repository: 'web' } });
