@@ -108,9 +108,9 @@ suite('preview.yml', () => {
     expect(result.jobs.teardown?.result).toBe('skipped');
     expect(result.concurrency).toEqual({ group: 'ecs-deploy-previews-pr-7', cancelInProgress: false });
     expect(result.jobs.deploy?.steps.find((step) => step.id === 'image')?.outputs.skipped).toBe('false');
-    // A pull request pushes to the previews repository only; the release repository does not even exist yet.
+    // A pull request pushes to the previews repository (and its layer cache) only; the release repository does not even exist yet.
     const repositories = (await ecr().send(new DescribeRepositoriesCommand({}))).repositories?.map((repository) => repository.repositoryName);
-    expect(repositories).toEqual(['web-previews']);
+    expect(repositories?.sort()).toEqual(['web-previews', 'web-previews-cache']);
     const thread = await comments(7);
     expect(thread).toHaveLength(1);
     expect(thread[0]?.body).toContain('| URL | https://pr-7.preview.example.com |');
