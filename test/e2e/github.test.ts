@@ -3,7 +3,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { provisionInputs } from '../helpers/provisioned.ts';
 import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, type World } from '../helpers/world.ts';
+
+/** The action's own port and count, where provisionInputs sets the tests' usual 8080 and 2. */
+const ACTION_DEFAULTS = { 'container-port': '80', 'desired-count': '1' };
 
 let world: World;
 let listenerArn: string;
@@ -158,17 +162,7 @@ test('a token GitHub refuses is a warning naming the permission; the teardown it
 test('rollback-to-revision and scale-schedule keep the comment true: the revision gone back to, its image, asleep, awake', async () => {
   const provision = await run(
     'provision-platform',
-    {
-      environment: 'pr-8',
-      cluster: 'previews',
-      'listener-arn': listenerArn,
-      'host-pattern': '{env}.preview.example.com',
-      image: 'web:v1',
-      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-      subnets: SUBNETS.join(','),
-      'security-groups': SECURITY_GROUP,
-      'health-check-interval': '10s',
-    },
+    provisionInputs({ cluster: 'previews', listenerArn }, 'pr-8', ACTION_DEFAULTS),
     pullRequestEvent(8, 'opened', HEAD_1),
   );
   expect(provision.exitCode).toBe(0);

@@ -98,17 +98,13 @@ describe('the policy generated from what an action needed, with a call taken awa
     const { listenerArn } = await sharedListener(world, 'previews', { https: true });
     const provision = (environment: string) =>
       world.run('provision-platform', {
-        inputs: {
-          environment,
-          // Not the rollout's cluster: seeded without the capacity providers provision asks for.
-          cluster: 'platform',
-          'listener-arn': listenerArn,
-          'host-pattern': '{env}.preview.example.com',
-          image: 'web:v1',
-          'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-          subnets: SUBNETS.join(','),
-          'security-groups': SECURITY_GROUP,
-        },
+        // Not the rollout's cluster: seeded without the capacity providers provision asks for. The action's own
+        // port, count and health-check interval, where provisionInputs sets the tests' usual ones.
+        inputs: provisionInputs({ cluster: 'platform', listenerArn }, environment, {
+          'container-port': '80',
+          'desired-count': '1',
+          'health-check-interval': '15s',
+        }),
       });
     // The first environment on a listener takes a shorter path than the next ones (no rules of others to read).
     for (const environment of ['pr-9', 'pr-10']) {

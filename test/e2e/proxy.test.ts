@@ -4,7 +4,8 @@ import { lookup } from 'node:dns/promises';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { type ForwardProxy, PROXIED_DOMAIN, startForwardProxy } from '../helpers/forward-proxy.ts';
-import { SECURITY_GROUP, SUBNETS, sharedListener, startWorld, type World } from '../helpers/world.ts';
+import { provisionInputs } from '../helpers/provisioned.ts';
+import { sharedListener, startWorld, type World } from '../helpers/world.ts';
 
 let world: World;
 let proxy: ForwardProxy;
@@ -52,18 +53,8 @@ const pullRequestEvent = (number: number) => ({
 async function provisionAndRollout(environment: string, number: number, env: { provision: Record<string, string>; rollout: Record<string, string> }) {
   const options = (extra: Record<string, string>) => ({ event: pullRequestEvent(number), env: { GITHUB_EVENT_NAME: 'pull_request', ...extra } });
   const provision = await world.run('provision-platform', {
-    inputs: {
-      environment,
-      cluster: 'previews',
-      'listener-arn': listenerArn,
-      'host-pattern': '{env}.preview.example.com',
-      image: 'web:v1',
-      'execution-role-arn': 'arn:aws:iam::123456789012:role/ecsTaskExecutionRole',
-      subnets: SUBNETS.join(','),
-      'security-groups': SECURITY_GROUP,
-      'health-check-interval': '10s',
-      'github-token': token,
-    },
+    // The action's own port and count, where provisionInputs sets the tests' usual 8080 and 2.
+    inputs: provisionInputs({ cluster: 'previews', listenerArn }, environment, { 'container-port': '80', 'desired-count': '1', 'github-token': token }),
     ...options(env.provision),
   });
   expect(provision.stdout).not.toContain('Unexpected error');
